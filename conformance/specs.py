@@ -1,0 +1,208 @@
+"""Loading and validating the data under specs/: profiles, claims, OpenAPI specs and deviations."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SPECS_DIR = Path(os.environ.get("CONFORMANCE_SPECS_DIR") or Path(__file__).resolve().parents[1] / "specs")
+RFC = "_rfc"
+
+
+class SpecError(Exception):
+    """A file under specs/ is missing, unparsable or does not match its schema."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One testable statement, quoted from a vendor doc or an RFC."""
+
+    id: str
+    title: str
+    quote: str
+    source: str
+    kind: str  # documented | rfc | assumed
+    severity: str
+    capability: str
+    checks: tuple[str, ...]
+    vendor: str
+    doc_url: str
+    reading: str = ""
+    security: bool = False
+
+    @property
+    def assumed(self) -> bool:
+        return self.kind == "assumed"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A vendor's profile: capabilities, flows, lifetimes and probe, as plain data."""
+
+    vendor: str
+    data: dict[str, Any] = field(hash=False, compare=False)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    @property
+    def title(self) -> str:
+        return self.data["title"]
+
+    def has(self, capability: str) -> bool:
+        return capability in self.data["capabilities"]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise SpecError(f"{_rel(path)} is missing") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SpecError(f"{_rel(path)}{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(SPECS_DIR.parent))
+    except ValueError:
+        return str(path)
+
+
+@functools.cache
+def _schema(name: str) -> dict[str, Any]:
+    return json.loads((SPECS_DIR / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+def _validated(path: Path, schema: str) -> dict[str, Any]:
+    data = _read_yaml(path)
+    try:
+        jsonschema.validate(data, _schema(schema))
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise SpecError(f"{_rel(path)} at {where}: {exc.message}") from None
+    return data
+
+
+def vendors() -> list[str]:
+    """Every vendor that has a profile, in a stable order."""
+    return sorted(p.parent.name for p in SPECS_DIR.glob("*/profile.yaml"))
+
+
+@functools.cache
+def load_profile(vendor: str) -> Profile:
+    data = _validated(SPECS_DIR / vendor / "profile.yaml", "profile")
+    if data["vendor"] != vendor:
+        raise SpecError(f"specs/{vendor}/profile.yaml says vendor {data['vendor']!r}")
+    return Profile(vendor, data)
+
+
+@functools.cache
+def _claims_file(vendor: str) -> dict[str, Any]:
+    return _validated(SPECS_DIR / vendor / "claims.yaml", "claims")
+
+
+@functools.cache
+def load_claims(vendor: str) -> tuple[Claim, ...]:
+    """The claims of one vendor's doc (or of the RFC file when vendor is `_rfc`)."""
+    data = _claims_file(vendor)
+    return tuple(
+        Claim(
+            id=c["id"],
+            title=c["title"],
+            quote=" ".join(c["quote"].split()),
+            source=c["source"],
+            kind=c["kind"],
+            severity=c["severity"],
+            capability=c["capability"],
+            checks=tuple(c["checks"]),
+            vendor=vendor,
+            doc_url=data["doc"]["url"],
+            reading=c.get("reading", ""),
+            security=c.get("security", False),
+        )
+        for c in data["claims"]
+    )
+
+
+def not_testable(vendor: str) -> list[dict[str, str]]:
+    return _claims_file(vendor)["not_testable"]
+
+
+@functools.cache
+def claim_index() -> dict[str, Claim]:
+    """Every claim of every vendor and of the RFC file, by ID."""
+    return {c.id: c for v in [RFC, *vendors()] for c in load_claims(v)}
+
+
+def claims_for(vendor: str, check: str) -> tuple[Claim, ...]:
+    """The claims that `check` verifies for `vendor`: the vendor's own first, then the shared RFC ones."""
+    return tuple(c for v in (vendor, RFC) for c in load_claims(v) if check in c.checks)
+
+
+@functools.cache
+def load_openapi(vendor: str) -> dict[str, Any]:
+    data = _read_yaml(SPECS_DIR / vendor / "openapi.yaml")
+    if not isinstance(data, dict) or "openapi" not in data:
+        raise SpecError(f"specs/{vendor}/openapi.yaml is not an OpenAPI document")
+    return data
+
+
+def load_deviations(vendor: str) -> list[dict[str, Any]]:
+    """Known vendor deviations (expected failures), each with a claim, a check and a reason."""
+    path = SPECS_DIR / vendor / "deviations.yaml"
+    if not path.exists():
+        return []
+    data = _validated(path, "deviations")
+    return data.get("deviations") or []
+
+
+def spec_hash(vendor: str) -> str:
+    """Short content hash of a vendor's spec files, for report metadata and drift baselines."""
+    digest = hashlib.sha256()
+    for path in sorted((SPECS_DIR / vendor).glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+_ESCAPED_NEWLINE = re.compile(r"\\n")
+
+
+def normalise_doc_text(text: str) -> str:
+    """Doc text as quotes are matched against it: escaping backslashes and literal "\\n" removed, spaces folded."""
+    text = _ESCAPED_NEWLINE.sub(" ", text).replace("\\", "")
+    return " ".join(text.split())
+
+
+def response_schema(vendor: str, method: str, path: str, status: str = "200") -> dict[str, Any]:
+    """The JSON Schema of a documented response, with the spec's components alongside so $refs resolve."""
+    spec = load_openapi(vendor)
+    try:
+        media = spec["paths"][path][method.lower()]["responses"][status]["content"]["application/json"]
+    except KeyError:
+        raise SpecError(
+            f"specs/{vendor}/openapi.yaml documents no JSON {status} response for {method} {path}"
+        ) from None
+    return {**media["schema"], "components": spec.get("components", {})}
+
+
+@functools.cache
+def authorization_matrix() -> tuple[dict[str, Any], ...]:
+    """The malformed-Authorization matrix: one row per header variant, with the RFC's expected outcome."""
+    data = _validated(SPECS_DIR / RFC / "authorization-matrix.yaml", "matrix")
+    return tuple(data["rows"])
