@@ -1,0 +1,287 @@
+"""The `conformance` command: run the suite, serve the mocks, build reports, print the claims matrix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from conformance import __version__, config, specs
+from conformance.failures import SuiteConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_INFRA, EXIT_DRIFT = 0, 1, 2, 3, 4
+
+
+def _add_target_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", default="mock", help="mock (default), sandbox, or a target named in the config")
+    p.add_argument(
+        "--vendor", action="append", default=[], help="vendor(s) to test; repeat or comma-separate (default all)"
+    )
+    p.add_argument("--config", default=None, help="TOML config (default ./conformance.toml if present)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conformance", description="Authentication conformance suite for SaaS APIs.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run", help="run the suite against a target; exit 0 conformant, 1 non-conformant, 2 usage, 3 infrastructure"
+    )
+    _add_target_args(run)
+    run.add_argument(
+        "--real-wait", action="store_true", help="wait out real token expiries (targets without a movable clock)"
+    )
+    run.add_argument("--budget", choices=["dev", "ci", "nightly"], default="dev", help="Schemathesis example budget")
+    run.add_argument("--seed", type=int, default=None, help="Schemathesis seed, to reproduce a run exactly")
+    run.add_argument("--mock-fault", action="append", default=[], help="(mock) switch on a named fault; repeatable")
+    run.add_argument("--mock-lifetime", type=int, default=None, help="(mock) override access-token lifetimes, seconds")
+    run.add_argument("--reports", default="reports", help="output folder (default reports/)")
+    run.add_argument(
+        "--no-html", action="store_true", help="skip the Allure HTML report (summary and JUnit are still written)"
+    )
+    run.add_argument("--no-contract", action="store_true", help="skip the Schemathesis contract tests")
+    run.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. auto)")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
+
+    claims = sub.add_parser("claims", help="print the traceability matrix: claim -> checks -> tests -> last result")
+    claims.add_argument("--vendor", action="append", default=[])
+    claims.add_argument("--outcomes", default="reports/outcomes.json", help="outcomes of the last run")
+
+    mock = sub.add_parser("mock", help="serve the vendor mocks for client development")
+    try:
+        from conformance.mock import cli as mock_cli
+
+        mock_cli.add_arguments(mock)
+    except ImportError:  # pragma: no cover - the mock package is part of the distribution
+        pass
+
+    report = sub.add_parser("report", help="build the Allure HTML report and summary.md from allure-results")
+    try:
+        from conformance.report import cli as report_cli
+
+        report_cli.add_arguments(report)
+    except ImportError:  # pragma: no cover
+        pass
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "claims":
+            return cmd_claims(args)
+        if args.command == "mock":
+            from conformance.mock import cli as mock_cli
+
+            return mock_cli.run(args)
+        if args.command == "report":
+            from conformance.report import cli as report_cli
+
+            return report_cli.run(args)
+    except (SuiteConfigError, specs.SpecError) as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("conformance: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+def _validate_run(args: argparse.Namespace) -> list[str]:
+    vendors = config.select_vendors(args.vendor)
+    for v in vendors:
+        specs.load_profile(v)
+        specs.load_claims(v)
+        specs.load_openapi(v)
+    if args.target == "mock":
+        from conformance.mock.faults import FAULTS
+
+        for fault in args.mock_fault:
+            if fault not in FAULTS:
+                raise SuiteConfigError(f"unknown fault {fault!r}: see `conformance mock --help` for the catalogue")
+        if args.mock_lifetime is not None and args.mock_lifetime <= 0:
+            raise SuiteConfigError(f"--mock-lifetime must be a positive number of seconds, got {args.mock_lifetime}")
+    else:
+        if args.mock_fault or args.mock_lifetime:
+            raise SuiteConfigError("--mock-fault and --mock-lifetime apply only to --target mock")
+        config.load_remote_target(args.target, vendors, Path(args.config) if args.config else None)
+    return vendors
+
+
+def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
+    paths = [str(PACKAGE_DIR / "scenarios")]
+    if not args.no_contract and (PACKAGE_DIR / "contract").joinpath("test_contract.py").exists():
+        paths.append(str(PACKAGE_DIR / "contract"))
+    out = [
+        *paths,
+        "-p",
+        "conformance.plugin",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(PROJECT_ROOT),
+        "--target",
+        args.target,
+        "--alluredir",
+        str(reports / "allure-results"),
+        "--junitxml",
+        str(reports / "junit.xml"),
+        "--outcomes",
+        str(reports / "outcomes.json"),
+        "-o",
+        "junit_family=xunit2",
+        "-o",
+        "console_output_style=count",
+        "-q",
+        "-rfE",
+    ]
+    for v in args.vendor:
+        out += ["--vendor", v]
+    if args.config:
+        out += ["--config", args.config]
+    if args.real_wait:
+        out.append("--real-wait")
+    for f in args.mock_fault:
+        out += ["--mock-fault", f]
+    if args.mock_lifetime:
+        out += ["--mock-lifetime", str(args.mock_lifetime)]
+    out += ["--budget", args.budget]
+    if args.seed is not None:
+        out += ["--seed", str(args.seed)]
+    if args.workers:
+        out += ["-n", str(args.workers)]
+    extra = [a for a in args.pytest_args if a != "--"]
+    return out + extra
+
+
+def exit_code_from(outcomes: list[dict]) -> int:
+    kinds = {o["outcome"] for o in outcomes}
+    if kinds & {"failed", "error"}:
+        return EXIT_NONCONFORMANT
+    if "broken" in kinds:
+        return EXIT_INFRA
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pytest
+
+    _validate_run(args)
+    reports = Path(args.reports)
+    results = reports / "allure-results"
+    if results.exists():
+        shutil.rmtree(results)
+    results.mkdir(parents=True, exist_ok=True)
+    (reports / "outcomes.json").unlink(missing_ok=True)
+    code = pytest.main(pytest_args_for(args, reports))
+    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        print(f"conformance: the run did not complete (pytest exit {int(code)})", file=sys.stderr)
+        return EXIT_USAGE if code != pytest.ExitCode.INTERRUPTED else 130
+    outcomes_path = reports / "outcomes.json"
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED or not outcomes_path.exists():
+        print("conformance: error: no tests ran (check --vendor and the target)", file=sys.stderr)
+        return EXIT_USAGE
+    outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))["results"]
+    _write_metadata(args, results)
+    report_code = _build_reports(args, reports)
+    result = exit_code_from(outcomes)
+    counts = {
+        k: sum(1 for o in outcomes if o["outcome"] == k)
+        for k in ("passed", "failed", "warning", "broken", "error", "skipped", "deviation")
+    }
+    print("conformance: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" -> exit {result}")
+    return result if report_code == EXIT_OK else max(result, report_code)
+
+
+def _write_metadata(args: argparse.Namespace, results: Path) -> None:
+    try:
+        from conformance.report.environment import write_environment
+    except ImportError:
+        return
+    vendors = config.select_vendors(args.vendor)
+    base_urls = {}
+    if args.target != "mock":
+        target = config.load_remote_target(args.target, vendors, Path(args.config) if args.config else None)
+        base_urls = {v: t.base_url for v, t in target.vendors.items()}
+    else:
+        base_urls = {v: "embedded mock (loopback)" for v in vendors}
+    write_environment(
+        results,
+        target=args.target,
+        vendors=vendors,
+        base_urls=base_urls,
+        suite_version=__version__,
+        spec_hashes={v: specs.spec_hash(v) for v in vendors},
+    )
+
+
+def _build_reports(args: argparse.Namespace, reports: Path) -> int:
+    try:
+        from conformance.report import cli as report_cli
+    except ImportError:
+        return EXIT_OK
+    ns = argparse.Namespace(
+        results=str(reports / "allure-results"),
+        out=str(reports / "allure-report"),
+        history=str(reports / "history" / "history.jsonl"),
+        no_html=args.no_html,
+        summary=str(reports / "summary.md"),
+    )
+    return report_cli.run(ns)
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from conformance.checks import CHECKS
+
+    vendors = config.select_vendors(args.vendor)
+    last: dict[tuple[str | None, str], list[str]] = {}
+    path = Path(args.outcomes)
+    if path.exists():
+        for o in json.loads(path.read_text(encoding="utf-8"))["results"]:
+            for cid in o.get("claims", []):
+                last.setdefault((o.get("vendor"), cid), []).append(o["outcome"])
+    rows = []
+    for v in vendors:
+        for c in [*specs.load_claims(v), *specs.load_claims(specs.RFC)]:
+            missing = [ch for ch in c.checks if ch not in CHECKS]
+            results = last.get((v, c.id), [])
+            verdict = (
+                "failed"
+                if "failed" in results
+                else "warning"
+                if "warning" in results
+                else "broken"
+                if "broken" in results
+                else "passed"
+                if "passed" in results
+                else "not run"
+            )
+            rows.append(
+                (
+                    v,
+                    c.id,
+                    c.kind,
+                    ",".join(c.checks) + (f" (MISSING {missing})" if missing else ""),
+                    str(len(results)),
+                    verdict,
+                )
+            )
+    widths = [max(len(r[i]) for r in rows + [("vendor", "claim", "kind", "checks", "tests", "last")]) for i in range(6)]
+    header = ("vendor", "claim", "kind", "checks", "tests", "last")
+    for r in [header, *rows]:
+        print("  ".join(col.ljust(w) for col, w in zip(r, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

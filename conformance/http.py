@@ -1,0 +1,399 @@
+"""The one HTTP layer under every scenario: timeouts, budgeted retries honouring Retry-After, redaction, recording."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import shlex
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from conformance.failures import InfrastructureError
+from conformance.redact import Redactor
+
+# Statuses that mean "the vendor is not able to answer now": retried, then reported as infrastructure.
+OUTAGE_STATUSES = frozenset({429, 502, 503, 504})
+
+
+@dataclass
+class Budget:
+    """Per-vendor limits for one run: requests sent, retries spent, and the longest Retry-After honoured."""
+
+    max_requests: int = 100_000
+    max_retries: int = 40
+    max_retry_wait: float = 10.0
+    requests: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def spend_request(self, vendor: str) -> None:
+        with self._lock:
+            if self.requests >= self.max_requests:
+                raise InfrastructureError(
+                    f"{vendor}: request budget of {self.max_requests} exhausted "
+                    "(raise request_budget in conformance.toml)"
+                )
+            self.requests += 1
+
+    def spend_retry(self) -> bool:
+        with self._lock:
+            if self.retries >= self.max_retries:
+                return False
+            self.retries += 1
+            return True
+
+
+class BudgetedRetry(Retry):
+    """urllib3's Retry (backoff, Retry-After) that also draws on a shared per-vendor budget and caps waits."""
+
+    def __init__(self, *args: Any, budget: Budget | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget = budget or Budget()
+
+    def new(self, **kw: Any) -> BudgetedRetry:
+        new = super().new(**kw)
+        new.budget = self.budget
+        return new
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        if not self.budget.spend_retry():
+            # Out of retry budget: behave as if the retries were exhausted.
+            return super().new(total=-1).increment(*args, **kwargs)
+        return super().increment(*args, **kwargs)
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        if wait is not None and wait > self.budget.max_retry_wait:
+            raise InfrastructureError(
+                f"rate limited: Retry-After {wait:.0f}s exceeds the budget's {self.budget.max_retry_wait:.0f}s"
+            )
+        return wait
+
+
+@dataclass
+class Exchange:
+    """One redacted request/response pair, ready to attach to a report."""
+
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: str
+    status: int | None
+    response_headers: list[tuple[str, str]]
+    response_body: str
+    elapsed_ms: float
+    attempts: int = 1
+    error: str | None = None
+    curl: str = ""
+
+    @property
+    def path(self) -> str:
+        parts = urlsplit(self.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def title(self) -> str:
+        return f"{self.method} {self.path} -> {self.status if self.status is not None else self.error}"
+
+    def render(self) -> str:
+        lines = [f"{self.method} {self.url}"]
+        lines += [f"{k}: {v}" for k, v in self.request_headers]
+        if self.request_body:
+            lines += ["", self.request_body]
+        lines += [
+            "",
+            f"--> {self.status if self.status is not None else 'no response'}"
+            f" in {self.elapsed_ms:.0f} ms" + (f" after {self.attempts} attempts" if self.attempts > 1 else ""),
+        ]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        lines += [f"{k}: {v}" for k, v in self.response_headers]
+        if self.response_body:
+            lines += ["", self.response_body[:4000] + (" …(truncated)" if len(self.response_body) > 4000 else "")]
+        return "\n".join(lines)
+
+
+class Recorder:
+    """Collects the exchanges of the current test; the plugin drains it into report attachments."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[Exchange] = []
+
+    def add(self, exchange: Exchange) -> None:
+        self.exchanges.append(exchange)
+
+    def drain(self) -> list[Exchange]:
+        out, self.exchanges = self.exchanges, []
+        return out
+
+
+@dataclass
+class Response:
+    """What a check sees: status, headers, body, and the redacted exchange for its failure message."""
+
+    status: int
+    headers: requests.structures.CaseInsensitiveDict
+    content: bytes
+    exchange: Exchange
+    header_list: list[tuple[str, str]]
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    def header_values(self, name: str) -> list[str]:
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
+
+
+def curl_line(method: str, url: str, headers: list[tuple[str, str]], body: str) -> str:
+    parts = ["curl", "-sS", "-X", method, shlex.quote(url)]
+    for k, v in headers:
+        if k.lower() in ("user-agent", "accept-encoding", "connection", "content-length", "accept"):
+            continue
+        parts += ["-H", shlex.quote(f"{k}: {v}")]
+    if body:
+        parts += ["--data-binary", shlex.quote(body)]
+    return " ".join(parts)
+
+
+class HttpClient:
+    """A requests.Session per vendor target with retries, a budget, redaction and a recorder."""
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        *,
+        verify: bool | str = True,
+        timeout: float = 15.0,
+        budget: Budget | None = None,
+        redactor: Redactor | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.base_url = base_url.rstrip("/")
+        self.verify = verify
+        self.timeout = timeout
+        self.budget = budget or Budget()
+        self.redactor = redactor or Redactor()
+        self.recorder = recorder or Recorder()
+        self.session = requests.Session()
+        retry = BudgetedRetry(
+            total=4,
+            connect=3,
+            read=1,
+            status=3,
+            backoff_factor=0.2,
+            backoff_max=2.0,
+            status_forcelist=sorted(OUTAGE_STATUSES),
+            allowed_methods=None,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            budget=self.budget,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = "auth-conformance-suite"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        json_body: Any = None,
+        data: Any = None,
+        files: Any = None,
+        content: bytes | str | None = None,
+        outage_is_infrastructure: bool = True,
+    ) -> Response:
+        """Send one request; unreachable hosts, timeouts and outages after retries raise InfrastructureError."""
+        self.budget.spend_request(self.vendor)
+        url = self.url(path)
+        req = requests.Request(
+            method, url, headers=headers or {}, json=json_body, data=data if content is None else content, files=files
+        )
+        prepared = self.session.prepare_request(req)
+        start = time.perf_counter()
+        try:
+            raw = self.session.send(prepared, timeout=self.timeout, verify=self.verify, allow_redirects=False)
+        except requests.exceptions.SSLError as exc:
+            self._record_error(prepared, start, f"TLS: {_first_line(exc)}")
+            raise InfrastructureError(
+                f"{self.vendor}: TLS handshake with {self.base_url} failed: {_first_line(exc)}"
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            self._record_error(prepared, start, _first_line(exc))
+            raise InfrastructureError(f"{self.vendor}: cannot reach {self.base_url}: {_first_line(exc)}") from None
+        except InfrastructureError:
+            self._record_error(prepared, start, "Retry-After beyond budget")
+            raise
+        attempts = 1 + len(getattr(getattr(raw.raw, "retries", None), "history", ()) or ())
+        response = self._record(prepared, raw, start, attempts)
+        if outage_is_infrastructure and response.status in OUTAGE_STATUSES:
+            raise InfrastructureError(
+                f"{self.vendor}: {method} {path} answered {response.status} after {attempts} attempt(s) "
+                "(outage or rate limit, not a conformance verdict)"
+            )
+        return response
+
+    def raw_request(
+        self, method: str, path: str, header_lines: list[tuple[bytes, bytes]], body: bytes = b""
+    ) -> Response:
+        """Send bytes requests would refuse to (CR/LF, tabs, non-ASCII, repeated headers) over a fresh connection."""
+        self.budget.spend_request(self.vendor)
+        parts = urlsplit(self.url(path))
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        head = [
+            f"{method} {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1".encode(),
+            b"Host: " + parts.netloc.encode(),
+            b"Connection: close",
+            b"User-Agent: auth-conformance-suite",
+            b"Content-Length: " + str(len(body)).encode(),
+        ]
+        head += [k + b": " + v for k, v in header_lines]
+        payload = b"\r\n".join(head) + b"\r\n\r\n" + body
+        start = time.perf_counter()
+        shown_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in header_lines]
+        try:
+            sock = socket.create_connection((host, port), timeout=self.timeout)
+            if parts.scheme == "https":
+                ctx = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
+                if self.verify is False:
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                sock = ctx.wrap_socket(sock, server_hostname=host)
+            with sock:
+                sock.sendall(payload)
+                resp = http.client.HTTPResponse(sock, method=method)
+                resp.begin()
+                content = resp.read()
+                status, header_list = resp.status, list(resp.getheaders())
+        except (OSError, http.client.HTTPException) as exc:
+            exchange = self._exchange(
+                method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start
+            )
+            exchange.error = f"{type(exc).__name__}: {exc}"
+            self.recorder.add(exchange)
+            raise InfrastructureError(f"{self.vendor}: raw request to {self.base_url} failed: {exc}") from None
+        exchange = self._exchange(
+            method,
+            self.url(path),
+            shown_headers,
+            body.decode("latin-1"),
+            status,
+            header_list,
+            content.decode("utf-8", "replace"),
+            start,
+        )
+        self.recorder.add(exchange)
+        return Response(status, requests.structures.CaseInsensitiveDict(header_list), content, exchange, header_list)
+
+    def _body_text(self, prepared: requests.PreparedRequest) -> str:
+        body = prepared.body
+        if body is None:
+            return ""
+        if isinstance(body, bytes):
+            return body.decode("utf-8", "replace")
+        return str(body)
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        req_headers: list[tuple[str, str]],
+        req_body: str,
+        status: int | None,
+        resp_headers: list[tuple[str, str]],
+        resp_body: str,
+        start: float,
+        attempts: int = 1,
+    ) -> Exchange:
+        r = self.redactor
+        req_ctype = next((v for k, v in req_headers if k.lower() == "content-type"), "")
+        resp_ctype = next((v for k, v in resp_headers if k.lower() == "content-type"), "")
+        shown_req_headers = r.headers(req_headers)
+        shown_req_body = r.body(req_body, req_ctype)
+        return Exchange(
+            method=method,
+            url=r.text(url),
+            request_headers=shown_req_headers,
+            request_body=shown_req_body,
+            status=status,
+            response_headers=r.headers(resp_headers),
+            response_body=r.body(resp_body, resp_ctype),
+            elapsed_ms=(time.perf_counter() - start) * 1000,
+            attempts=attempts,
+            curl=curl_line(method, r.text(url), shown_req_headers, shown_req_body),
+        )
+
+    def _record(
+        self, prepared: requests.PreparedRequest, raw: requests.Response, start: float, attempts: int
+    ) -> Response:
+        header_list = (
+            list(raw.raw.headers.items()) if raw.raw is not None and raw.raw.headers else list(raw.headers.items())
+        )
+        if raw.headers.get("Content-Type", "").startswith("application/json"):
+            with contextlib.suppress(ValueError):
+                self.redactor.learn_from_json(raw.json())
+        exchange = self._exchange(
+            prepared.method or "",
+            prepared.url or "",
+            list(prepared.headers.items()),
+            self._body_text(prepared),
+            raw.status_code,
+            header_list,
+            raw.text,
+            start,
+            attempts,
+        )
+        self.recorder.add(exchange)
+        return Response(raw.status_code, raw.headers, raw.content, exchange, header_list)
+
+    def _record_error(self, prepared: requests.PreparedRequest, start: float, error: str) -> None:
+        exchange = self._exchange(
+            prepared.method or "",
+            prepared.url or "",
+            list(prepared.headers.items()),
+            self._body_text(prepared),
+            None,
+            [],
+            "",
+            start,
+        )
+        exchange.error = error
+        self.recorder.add(exchange)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]

@@ -1,0 +1,321 @@
+"""The pytest plugin: options, targets (mocks started once per session), vendor parametrization, outcomes, Allure."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import allure
+import pytest
+import urllib3
+
+from conformance import config as suite_config
+from conformance import specs
+from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
+from conformance.redact import Redactor
+from conformance.session import VendorSession
+
+SEVERITY = {s: getattr(allure.severity_level, s.upper()) for s in ("blocker", "critical", "normal", "minor", "trivial")}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "authentication conformance suite")
+    group.addoption("--target", default="mock", help="mock (default), sandbox, or a target of conformance.toml")
+    group.addoption(
+        "--vendor", action="append", default=[], help="vendor(s) to test (repeat or comma-separate; default all)"
+    )
+    group.addoption("--config", default=None, help="path of the TOML config (default ./conformance.toml if present)")
+    group.addoption(
+        "--real-wait", action="store_true", help="on targets without a movable clock, wait out real expiries"
+    )
+    group.addoption(
+        "--mock-fault", action="append", default=[], help="(mock target) switch on a named fault; repeatable"
+    )
+    group.addoption(
+        "--mock-lifetime", type=int, default=None, help="(mock target) override every access-token lifetime (s)"
+    )
+    group.addoption("--outcomes", default=None, help="write per-test outcomes (JSON) here")
+    group.addoption("--budget", default="dev", choices=["dev", "ci", "nightly"], help="Schemathesis example budget")
+    group.addoption("--seed", type=int, default=None, help="Schemathesis seed, to reproduce a run exactly")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Verification is off only where a profile documents it, and the TLS scenario reports that as a finding.
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    config.addinivalue_line("markers", "capability(name): the scenario needs this profile capability")
+    config.addinivalue_line("markers", "clock: the scenario needs a movable clock, or --real-wait on real targets")
+
+
+# --- targets -------------------------------------------------------------------------------------------------
+
+
+class TargetRuntime:
+    """The target of this session: vendor sessions created lazily, mocks started once and stopped at the end."""
+
+    def __init__(self, pytest_config: pytest.Config) -> None:
+        opt = pytest_config.getoption
+        self.real_wait: bool = opt("real_wait")
+        self.vendors = suite_config.select_vendors(opt("vendor"))
+        self.name: str = opt("target")
+        self.redactor = Redactor()
+        self.servers: dict[str, Any] = {}
+        self.sessions: dict[str, VendorSession] = {}
+        self._config_path = Path(opt("config")) if opt("config") else None
+        self._faults: list[str] = opt("mock_fault")
+        self._lifetime: int | None = opt("mock_lifetime")
+        self._target: suite_config.Target | None = None
+        self.error: str | None = None
+
+    @property
+    def target(self) -> suite_config.Target:
+        if self._target is None:
+            self._target = (
+                self._start_mocks()
+                if self.name == "mock"
+                else suite_config.load_remote_target(self.name, self.vendors, self._config_path)
+            )
+        return self._target
+
+    def _start_mocks(self) -> suite_config.Target:
+        from conformance.mock.server import start_mocks
+
+        clock = "running" if self.real_wait else "frozen"
+        self.servers = start_mocks(
+            self.vendors,
+            faults=self._faults,
+            lifetime=self._lifetime,
+            clock=clock,
+            credentials=_canary_credentials(self.vendors),
+        )
+        vendors = {}
+        for name, server in self.servers.items():
+            vendors[name] = suite_config.VendorTarget(
+                vendor=name,
+                base_url=server.base_url,
+                credentials=dict(server.credentials),
+                verify=not server.tls,
+                lifetimes={"access": self._lifetime} if self._lifetime else {},
+                control_url=server.base_url + "/_mock",
+                retry_budget=200,
+                max_retry_wait=5.0,
+                timeout=10.0,
+            )
+        return suite_config.Target(name="mock", vendors=vendors, movable_clock=not self.real_wait)
+
+    def session(self, vendor: str) -> VendorSession:
+        if vendor not in self.sessions:
+            self.sessions[vendor] = VendorSession(self.target.vendors[vendor], self.target.movable_clock, self.redactor)
+        return self.sessions[vendor]
+
+    def close(self) -> None:
+        for s in self.sessions.values():
+            s.http.close()
+        for server in self.servers.values():
+            server.stop()
+
+
+def _canary_credentials(vendors: list[str]) -> dict[str, dict[str, str]] | None:
+    """CONFORMANCE_MOCK_CREDENTIALS (JSON, vendor -> credential -> value) replaces the mocks' test credentials."""
+    raw = os.environ.get("CONFORMANCE_MOCK_CREDENTIALS")
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise SuiteConfigError("CONFORMANCE_MOCK_CREDENTIALS is not valid JSON") from None
+    return {v: data[v] for v in vendors if v in data}
+
+
+@pytest.fixture(scope="session")
+def conformance_runtime(request: pytest.FixtureRequest) -> Any:
+    runtime = TargetRuntime(request.config)
+    try:
+        runtime.target  # noqa: B018 - start mocks / resolve config up front so errors surface once
+    except SuiteConfigError as exc:
+        pytest.exit(f"configuration error: {exc}", returncode=2)
+    yield runtime
+    runtime.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "vendor_under_test" in metafunc.fixturenames:
+        try:
+            vendors = suite_config.select_vendors(metafunc.config.getoption("vendor"))
+        except SuiteConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        metafunc.parametrize("vendor_under_test", vendors, scope="function")
+
+
+@pytest.fixture
+def v(vendor_under_test: str, conformance_runtime: TargetRuntime, request: pytest.FixtureRequest) -> Any:
+    """The vendor under test for one scenario: state reset, labels set, exchanges attached afterwards."""
+    vendor = vendor_under_test
+    session = conformance_runtime.session(vendor)
+    profile = session.profile
+    allure.dynamic.epic(profile.title)
+    allure.dynamic.label("vendor", vendor)
+    allure.dynamic.parameter("vendor", vendor)
+    allure.dynamic.parameter("target", conformance_runtime.name)
+    cap = request.node.get_closest_marker("capability")
+    if cap is not None:
+        allure.dynamic.feature(cap.args[0])
+        if not profile.has(cap.args[0]):
+            pytest.skip(f"{vendor}: not applicable, its profile has no {cap.args[0]!r} capability")
+    if request.node.get_closest_marker("clock") and not session.movable_clock and not conformance_runtime.real_wait:
+        pytest.skip(f"{vendor}: target {conformance_runtime.name!r} cannot move its clock; run with --real-wait")
+    session.reset()
+    request.node.stash[SESSION_KEY] = session
+    yield session
+    leftovers = session.recorder.drain()
+    for i, ex in enumerate(leftovers, 1):
+        allure.attach(
+            ex.render(), name=f"teardown exchange {i}: {ex.title()}", attachment_type=allure.attachment_type.TEXT
+        )
+
+
+SESSION_KEY = pytest.StashKey[VendorSession]()
+
+
+def _claims_of(session: VendorSession) -> list[specs.Claim]:
+    names = list(dict.fromkeys([*session.checks_passed, *(f.check for f in session.findings)]))
+    seen: dict[str, specs.Claim] = {}
+    for name in names:
+        for claim in specs.claims_for(session.vendor, name):
+            seen.setdefault(claim.id, claim)
+    return list(seen.values())
+
+
+def _attach(session: VendorSession, item: pytest.Item) -> None:
+    claims = _claims_of(session)
+    item.stash[CLAIMS_KEY] = [c.id for c in claims]
+    for claim in claims:
+        allure.dynamic.story(f"{claim.id} {claim.title}")
+        allure.dynamic.label("claim", claim.id)
+        allure.dynamic.link(claim.doc_url, name=f"{claim.id}: {claim.source}")
+        if claim.security:
+            allure.dynamic.tag("security")
+        if claim.assumed:
+            allure.dynamic.tag("assumed")
+    if claims:
+        order = ("blocker", "critical", "normal", "minor", "trivial")
+        allure.dynamic.severity(SEVERITY[min((c.severity for c in claims), key=order.index)])
+        allure.dynamic.description(
+            "\n\n".join(
+                f"**{c.id}** ({c.kind}, {c.source}) — {c.title}\n\n> {c.quote}"
+                + (f"\n\n_Suite's reading:_ {c.reading}" if c.reading else "")
+                for c in claims
+            )
+        )
+    for note in session.security_notes:
+        allure.dynamic.tag("security-finding")
+        allure.attach(note, name="security finding", attachment_type=allure.attachment_type.TEXT)
+    exchanges = session.recorder.drain()
+    for i, ex in enumerate(exchanges, 1):
+        allure.attach(ex.render(), name=f"exchange {i}: {ex.title()}", attachment_type=allure.attachment_type.TEXT)
+    if exchanges:
+        allure.attach("\n".join(ex.curl for ex in exchanges), name="curl", attachment_type=allure.attachment_type.TEXT)
+
+
+CLAIMS_KEY = pytest.StashKey[list[str]]()
+FAILED_CLAIMS_KEY = pytest.StashKey[list[str]]()
+
+
+# --- outcomes ------------------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    """Raise a scenario's collected findings; turn assumption-only findings into warnings."""
+    session = pyfuncitem.funcargs.get("v")
+    try:
+        result = yield
+        if isinstance(session, VendorSession):
+            session.finish()
+        return result
+    except ConformanceFailure as failure:
+        pyfuncitem.stash[FAILED_CLAIMS_KEY] = failure.claim_ids
+        if failure.assumed_only:
+            pytest.xfail(f"ASSUMPTION NOT MET (warning): {failure.render()}")
+        raise
+    finally:
+        if isinstance(session, VendorSession):
+            _attach(session, pyfuncitem)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    outcome = _classify(report, call)
+    if outcome is not None:
+        vendor = getattr(item, "callspec", None) and item.callspec.params.get("vendor_under_test")
+        report.user_properties.append(
+            (
+                "conformance",
+                {
+                    "outcome": outcome,
+                    "vendor": vendor,
+                    "nodeid": item.nodeid,
+                    "claims": item.stash.get(CLAIMS_KEY, []),
+                    "failed_claims": item.stash.get(FAILED_CLAIMS_KEY, []),
+                    "message": _message(call)[:500],
+                },
+            )
+        )
+    return report
+
+
+def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | None:
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        if report.passed:
+            return "passed"
+        if hasattr(report, "wasxfail"):
+            return "warning" if "ASSUMPTION NOT MET" in report.wasxfail else "deviation"
+        if report.skipped:
+            return "skipped"
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, ConformanceFailure):
+            return "failed"
+        if isinstance(exc, InfrastructureError):
+            return "broken"
+        return "error"
+    return None
+
+
+def _message(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return ""
+    return str(call.excinfo.value).splitlines()[0] if str(call.excinfo.value) else call.excinfo.typename
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for key, value in report.user_properties:
+        if key == "conformance":
+            _outcomes.append(value)
+
+
+_outcomes: list[dict[str, Any]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = session.config.getoption("outcomes")
+    if not path or hasattr(session.config, "workerinput"):
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({"finished": time.time(), "results": _outcomes}, indent=1), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def real_wait_tokens(conformance_runtime: TargetRuntime) -> dict[str, Any]:
+    """With --real-wait, one token per vendor issued together, so every vendor's expiry wait overlaps."""
+    if conformance_runtime.target.movable_clock or not conformance_runtime.real_wait:
+        return {}
+    tokens = {}
+    for vendor in conformance_runtime.vendors:
+        session = conformance_runtime.session(vendor)
+        if session.profile.has("expiry"):
+            tokens[vendor] = session.issue()
+    return tokens

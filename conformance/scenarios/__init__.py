@@ -1,0 +1,1 @@
+"""Hand-written conformance scenarios: each composes named checks and is selected by profile capability."""

@@ -1,0 +1,89 @@
+"""Token expiry and refresh: exact boundaries on a movable clock, overlapping real waits elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import jwtutil
+from conformance.session import IssuedToken, VendorSession, bearer
+
+
+def _expected_lifetime(v: VendorSession, tok: IssuedToken) -> int:
+    """The documented (or configured) lifetime; where the docs give none, the token's own exp - iat."""
+    documented = v.profile["lifetimes"]["access"]["kind"] == "documented" or "access" in v.target.lifetimes
+    return v.lifetime if documented or tok.jwt_lifetime is None else tok.jwt_lifetime
+
+
+@pytest.mark.capability("expiry")
+@pytest.mark.clock
+def test_token_expires_after_its_lifetime(v: VendorSession, real_wait_tokens: dict[str, IssuedToken]) -> None:
+    if v.movable_clock:
+        tok = v.issue()
+        life = _expected_lifetime(v, tok)
+        v.advance_clock(life - 1)
+        v.check("token_accepted_before_expiry", v.probe(f"Bearer {tok.value}"))
+        v.advance_clock(2)
+    else:
+        tok = real_wait_tokens[v.vendor]
+        life = _expected_lifetime(v, tok)
+        margin = min(5.0, max(1.0, life * 0.05))
+        v.wait_until(tok.issued_at + life - margin)
+        v.check("token_accepted_before_expiry", v.probe(f"Bearer {tok.value}"))
+        v.wait_until(tok.issued_at + life + margin)
+    resp = v.probe(f"Bearer {tok.value}")
+    v.check("expired_token_rejected", resp)
+    v.check("www_authenticate_on_401", resp)
+    v.check("invalid_token_error_code", resp)
+
+
+@pytest.mark.capability("refresh")
+def test_refresh_issues_token_with_reset_expiry(v: VendorSession) -> None:
+    tok = v.issue()
+    moved = 0
+    if v.movable_clock:
+        moved = min(600, v.lifetime // 2)
+        v.advance_clock(moved)
+    resp = v.refresh(tok)
+    v.check("refresh_issues_new_token", resp, tok)
+    new = resp.json_or_none() or {}
+    new_token = new.get(v.profile["refresh"]["token_field"])
+    if isinstance(new_token, str) and jwtutil.looks_like_jwt(new_token) and jwtutil.looks_like_jwt(tok.value):
+        v.check("refresh_resets_expiry", new_token, tok, moved)
+        v.check("bearer_token_accepted", v.probe(f"Bearer {new_token}"))
+
+
+@pytest.mark.capability("refresh")
+@pytest.mark.clock
+def test_refresh_works_after_access_token_expired(v: VendorSession) -> None:
+    if v.profile["refresh"]["send"] != "refresh_token_field":
+        pytest.skip(f"{v.vendor}: refresh presents the access token itself, so it cannot outlive it")
+    if not v.movable_clock:
+        pytest.skip(f"{v.vendor}: needs a movable clock (a day-long refresh token cannot be waited out)")
+    tok = v.issue()
+    floor = v.refresh_lifetime_min or v.lifetime + 2
+    v.advance_clock(max(v.lifetime + 1, floor - 1))
+    v.check("expired_token_rejected", v.probe(f"Bearer {tok.value}"))
+    v.check("refresh_after_access_expiry", v.refresh(tok))
+
+
+@pytest.mark.capability("refresh")
+def test_refresh_token_is_not_a_bearer_token(v: VendorSession) -> None:
+    tok = v.issue()
+    if not tok.refresh_token:
+        pytest.skip(f"{v.vendor}: this flow issues no separate refresh token")
+    v.redactor.add(tok.refresh_token)
+    resp = v.probe(f"Bearer {tok.refresh_token}")
+    v.check("refresh_token_not_bearer", resp)
+    v.check("no_secret_echo", resp, [tok.refresh_token])
+
+
+@pytest.mark.capability("refresh")
+def test_refresh_with_invalid_token_rejected(v: VendorSession) -> None:
+    spec = v.profile["refresh"]
+    if spec["send"] == "bearer_access_token":
+        resp = v.http.request(spec["method"], spec["path"], headers=bearer("not-a-valid-token"))
+        v.check("unauthenticated_is_401_not_403", resp)
+    else:
+        resp = v.send_body(spec["method"], spec["path"], {spec["field"]: "not-a-valid-refresh-token"}, spec["encoding"])
+        v.check("bad_credentials_rejected", resp, documented_statuses=False)
+    v.check("bad_input_no_server_error", resp)

@@ -1,0 +1,243 @@
+"""A vendor under test at run time: its profile, target, HTTP client, tokens and (on mocks) its clock."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import jwtutil
+from conformance.config import VendorTarget
+from conformance.failures import ConformanceFailure, Finding, InfrastructureError, Mismatch
+from conformance.http import Budget, HttpClient, Recorder, Response
+from conformance.redact import Redactor
+from conformance.specs import Profile, claims_for, load_profile
+
+
+@dataclass
+class IssuedToken:
+    """A token the suite obtained, with when it was obtained (client clock) and its documented lifetime."""
+
+    value: str
+    response: Response
+    issued_at: float
+    refresh_token: str | None = None
+    advertised: Any = None
+
+    @property
+    def jwt_lifetime(self) -> int | None:
+        return jwtutil.lifetime(self.value) if jwtutil.looks_like_jwt(self.value) else None
+
+
+@dataclass
+class VendorSession:
+    """Everything a scenario needs to talk to one vendor on one target; checks report through it."""
+
+    target: VendorTarget
+    movable_clock: bool
+    redactor: Redactor
+    recorder: Recorder = field(default_factory=Recorder)
+    findings: list[Finding] = field(default_factory=list)
+    checks_passed: list[str] = field(default_factory=list)
+    security_notes: list[str] = field(default_factory=list)
+    _token: IssuedToken | None = None
+
+    def __post_init__(self) -> None:
+        self.profile: Profile = load_profile(self.target.vendor)
+        for secret in self.target.secrets:
+            self.redactor.add(secret)
+        self.budget = Budget(
+            max_requests=self.target.request_budget,
+            max_retries=self.target.retry_budget,
+            max_retry_wait=self.target.max_retry_wait,
+        )
+        self.http = HttpClient(
+            self.vendor,
+            self.target.base_url,
+            verify=self.target.verify,
+            timeout=self.target.timeout,
+            budget=self.budget,
+            redactor=self.redactor,
+            recorder=self.recorder,
+        )
+        self.control = (
+            HttpClient(
+                self.vendor,
+                self.target.control_url,
+                verify=self.target.verify,
+                redactor=self.redactor,
+                recorder=Recorder(),
+            )
+            if self.target.control_url
+            else None
+        )
+
+    @property
+    def vendor(self) -> str:
+        return self.target.vendor
+
+    # --- checks -------------------------------------------------------------------------------------------
+
+    def check(self, name: str, *args: Any, **kwargs: Any) -> bool:
+        """Run a named check; a mismatch becomes a finding and the scenario goes on. Returns whether it held."""
+        from conformance.checks import CHECKS
+
+        fn = CHECKS[name]
+        try:
+            fn(self, *args, **kwargs)
+        except Mismatch as m:
+            resp = next((a for a in args if isinstance(a, Response)), None)
+            self.findings.append(
+                Finding(
+                    name,
+                    claims_for(self.vendor, name),
+                    m.expected,
+                    m.actual,
+                    resp.exchange if resp is not None else None,
+                    m.detail,
+                )
+            )
+            return False
+        self.checks_passed.append(name)
+        return True
+
+    def require(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """Run a check the rest of the scenario depends on: stop the scenario if it does not hold."""
+        if not self.check(name, *args, **kwargs):
+            raise ConformanceFailure(self.findings)
+
+    def finish(self) -> None:
+        """Raise the findings collected during a scenario, if any."""
+        if self.findings:
+            raise ConformanceFailure(self.findings)
+
+    def reset(self) -> None:
+        self.findings = []
+        self.checks_passed = []
+        self.security_notes = []
+        self.recorder.drain()
+        if self.control is not None:
+            self.control.request("POST", "/reset", json_body={})
+
+    # --- mock clock -----------------------------------------------------------------------------------------
+
+    def advance_clock(self, seconds: int) -> None:
+        if self.control is None:
+            raise RuntimeError("this target cannot move its clock")
+        self.control.request("POST", "/clock", json_body={"advance": seconds})
+
+    def set_faults(self, faults: list[str]) -> None:
+        if self.control is None:
+            raise RuntimeError("only mock targets have faults")
+        self.control.request("PUT", "/faults", json_body={"faults": faults})
+
+    # --- flows ------------------------------------------------------------------------------------------------
+
+    @property
+    def lifetime(self) -> int:
+        """The access-token lifetime to expect: a target override, else the profile's."""
+        return int(self.target.lifetimes.get("access") or self.profile["lifetimes"]["access"]["seconds"])
+
+    @property
+    def refresh_lifetime_min(self) -> int | None:
+        spec = self.profile["lifetimes"].get("refresh")
+        return int(self.target.lifetimes.get("refresh") or spec["min_seconds"]) if spec else None
+
+    def credential_body(
+        self, overrides: dict[str, Any] | None = None, fields: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        fields = fields or self.profile["issue"]["fields"]
+        body: dict[str, Any] = {f: self.target.credentials[c] for f, c in fields.items()}
+        for k, val in (overrides or {}).items():
+            if val is _DROP:
+                body.pop(k, None)
+            else:
+                body[k] = val
+        return body
+
+    def send_body(self, method: str, path: str, body: dict[str, Any], encoding: str, **kw: Any) -> Response:
+        if encoding == "json":
+            return self.http.request(method, path, json_body=body, **kw)
+        if encoding == "multipart":
+            return self.http.request(method, path, files={k: (None, str(v)) for k, v in body.items()}, **kw)
+        return self.http.request(method, path, data=body, **kw)
+
+    def issue_raw(
+        self,
+        overrides: dict[str, Any] | None = None,
+        *,
+        encoding: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> Response:
+        spec = self.profile["issue"]
+        return self.send_body(
+            spec["method"], spec["path"], self.credential_body(overrides, fields), encoding or spec["encoding"]
+        )
+
+    def issue(self, *, fields: dict[str, str] | None = None) -> IssuedToken:
+        """Obtain a new token with the configured credentials; the issuance itself must succeed."""
+        spec = self.profile["issue"]
+        started = time.time()
+        resp = self.issue_raw(fields=fields)
+        self.require("issuance_succeeds", resp)
+        body = resp.json()
+        return IssuedToken(
+            value=body[spec["token_field"]],
+            response=resp,
+            issued_at=started,
+            refresh_token=body.get(spec.get("refresh_field", "")) if spec.get("refresh_field") else None,
+            advertised=body.get(spec["lifetime_field"]) if spec.get("lifetime_field") else None,
+        )
+
+    def token(self) -> IssuedToken:
+        """A token reused across scenarios that only need a valid one (few calls to the token endpoint)."""
+        tok = self._token
+        if tok is None or time.time() > tok.issued_at + self.lifetime * 0.8:
+            tok = self._token = self.issue()
+        return tok
+
+    def forget_token(self) -> None:
+        self._token = None
+
+    def probe(self, authorization: str | None = None, *, headers: dict[str, str] | None = None) -> Response:
+        spec = self.target.probe or self.profile["probe"]
+        hdrs = dict(headers or {})
+        if authorization is not None:
+            hdrs["Authorization"] = authorization
+        return self.http.request(spec["method"], spec["path"], headers=hdrs)
+
+    def probe_raw(self, header_lines: list[tuple[bytes, bytes]]) -> Response:
+        spec = self.target.probe or self.profile["probe"]
+        return self.http.raw_request(spec["method"], spec["path"], header_lines)
+
+    def refresh(self, tok: IssuedToken) -> Response:
+        spec = self.profile["refresh"]
+        if spec["send"] == "bearer_access_token":
+            return self.http.request(spec["method"], spec["path"], headers=bearer(tok.value))
+        return self.send_body(spec["method"], spec["path"], {spec["field"]: tok.refresh_token or ""}, spec["encoding"])
+
+    def wait_until(self, deadline: float) -> None:
+        """Sleep on the real clock until `deadline` (used only with --real-wait)."""
+        delay = deadline - time.time()
+        if delay > 0:
+            time.sleep(delay)
+
+    def expect_ok(self, resp: Response, what: str) -> None:
+        """A step the scenario needs, not a claim: a 5xx there is an outage, anything else non-2xx a setup error."""
+        if resp.status >= 500:
+            raise InfrastructureError(f"{self.vendor}: {what} answered {resp.status}")
+        if not 200 <= resp.status < 300:
+            raise AssertionError(f"{self.vendor}: {what} answered {resp.status}: {resp.exchange.response_body[:200]}")
+
+
+class _Drop:
+    def __repr__(self) -> str:
+        return "<field removed>"
+
+
+_DROP = _Drop()
+DROP = _DROP
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
