@@ -220,6 +220,29 @@ def _attach(session: VendorSession, item: pytest.Item) -> None:
         allure.attach("\n".join(ex.curl for ex in exchanges), name="curl", attachment_type=allure.attachment_type.TEXT)
 
 
+def _deviations(vendor: str, target: str) -> list[dict[str, Any]]:
+    """Known deviations of a vendor that apply on this target (by default every target but the mock)."""
+    return [
+        d
+        for d in specs.load_deviations(vendor)
+        if target in d.get("targets", []) or (not d.get("targets") and target != "mock")
+    ]
+
+
+def _known_deviations(failure: ConformanceFailure, session: Any, target: str) -> list[dict[str, Any]]:
+    """The deviations that explain every finding of a failure, or [] when any finding is unexplained."""
+    if not isinstance(session, VendorSession):
+        return []
+    devs = _deviations(session.vendor, target)
+    matched = []
+    for finding in failure.findings:
+        hit = [d for d in devs if d["check"] == finding.check and d["claim"] in {c.id for c in finding.claims}]
+        if not hit:
+            return []
+        matched.extend(h for h in hit if h not in matched)
+    return matched
+
+
 CLAIMS_KEY = pytest.StashKey[list[str]]()
 FAILED_CLAIMS_KEY = pytest.StashKey[list[str]]()
 
@@ -231,13 +254,24 @@ FAILED_CLAIMS_KEY = pytest.StashKey[list[str]]()
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     """Raise a scenario's collected findings; turn assumption-only findings into warnings."""
     session = pyfuncitem.funcargs.get("v")
+    target = pyfuncitem.config.getoption("target")
     try:
         result = yield
         if isinstance(session, VendorSession):
             session.finish()
+            gone = [d for d in _deviations(session.vendor, target) if d["check"] in session.checks_passed]
+            if gone:
+                pytest.xfail(
+                    "DEVIATION GONE (warning): "
+                    + "; ".join(f"{d['claim']} now holds ({d['check']} passed)" for d in gone)
+                    + f" — remove it from specs/{session.vendor}/deviations.yaml"
+                )
         return result
     except ConformanceFailure as failure:
         pyfuncitem.stash[FAILED_CLAIMS_KEY] = failure.claim_ids
+        known = _known_deviations(failure, session, target)
+        if known:
+            pytest.xfail("KNOWN DEVIATION: " + "; ".join(f"{d['claim']} ({d['check']}): {d['reason']}" for d in known))
         if failure.assumed_only:
             pytest.xfail(f"ASSUMPTION NOT MET (warning): {failure.render()}")
         raise
@@ -273,7 +307,7 @@ def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | N
         if report.passed:
             return "passed"
         if hasattr(report, "wasxfail"):
-            return "warning" if "ASSUMPTION NOT MET" in report.wasxfail else "deviation"
+            return "deviation" if "KNOWN DEVIATION" in report.wasxfail else "warning"
         if report.skipped:
             return "skipped"
         exc = call.excinfo.value if call.excinfo else None

@@ -65,10 +65,20 @@ class Profile:
         return capability in self.data["capabilities"]
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as plain data: dates stay strings, as the JSON Schemas expect."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except FileNotFoundError:
         raise SpecError(f"{_rel(path)} is missing") from None
     except yaml.YAMLError as exc:
