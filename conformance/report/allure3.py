@@ -1,0 +1,331 @@
+"""Allure 3 as pinned in package.json: installing it, configuring it, generating the single-file report."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .conventions import (
+    ASSUMPTION_MESSAGE_REGEX,
+    INFRASTRUCTURE_MESSAGE_REGEX,
+    LABEL_EPIC,
+    LABEL_FEATURE,
+    LABEL_OUTCOME,
+    LABEL_STORY,
+    OUTCOME_WARNING,
+)
+from .errors import ReportError
+from .results import result_files
+
+PACKAGE = "allure"
+MIN_NODE_MAJOR = 20  # several of Allure 3's dependencies declare node >= 20
+NODE_MISSING = f"Node.js {MIN_NODE_MAJOR}+ is needed to build the HTML report: install it or pass --no-html"
+REPORT_NAME = "Authentication conformance"
+# One history line holds every test of a run; 20 nightly runs keep the file in the low megabytes.
+HISTORY_LIMIT = 20
+INSTALL_TIMEOUT = 900
+GENERATE_TIMEOUT = 600
+
+# First match wins, in this order; Allure appends its own defaults after these, but nothing reaches them.
+CATEGORIES: list[dict[str, Any]] = [
+    {
+        "id": "vendor-non-conformance",
+        "name": "Vendor non-conformance",
+        "matchers": {"statuses": ["failed"]},
+        "groupBy": [{"label": LABEL_EPIC}],
+    },
+    {
+        "id": "assumption-not-met",
+        "name": "Assumption not met",
+        "matchers": [
+            {"statuses": ["skipped"], "message": ASSUMPTION_MESSAGE_REGEX},
+            {"statuses": ["skipped"], "labels": {LABEL_OUTCOME: f"^{OUTCOME_WARNING}$"}},
+        ],
+        "groupBy": [{"label": LABEL_EPIC}],
+    },
+    {
+        "id": "infrastructure",
+        "name": "Infrastructure",
+        "matchers": {"statuses": ["broken"], "message": INFRASTRUCTURE_MESSAGE_REGEX},
+        "groupBy": [{"label": LABEL_EPIC}],
+    },
+    {
+        "id": "suite-error",
+        "name": "Suite error",
+        "matchers": {"statuses": ["broken", "unknown"]},
+        "groupBy": [{"label": LABEL_EPIC}],
+    },
+]
+
+# The awesome report always embeds an analytics tag; a conformance report opened offline has no use for it.
+_ANALYTICS = re.compile(
+    r'[ \t]*<script async src="https://[^"]*/gtag/js\?id=[^"]*"></script>\s*'
+    r"<script>(?:(?!</script>).)*?gtag\((?:(?!</script>).)*?</script>\n?",
+    re.S,
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# How the single-file report embeds each data file: d("<name>","<base64>")
+_EMBEDDED = re.compile(r'\bd\("([^"]+)","([A-Za-z0-9+/=]*)"\)')
+
+
+@dataclass(frozen=True)
+class ReportStats:
+    """Counts Allure itself reports for a generated report, and where the report and its history are."""
+
+    total: int
+    passed: int
+    failed: int
+    broken: int
+    skipped: int
+    unknown: int
+    index_html: Path
+    history_path: Path
+    history_entries: int
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The folder whose package.json pins Allure: this checkout first, then the current folder upwards."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in [Path(__file__).resolve().parents[2], here, *here.parents]:
+        if _pinned_version(folder) is not None:
+            return folder
+    raise ReportError("no package.json pinning Allure found: run from the project folder, or pass --no-html")
+
+
+def _pinned_version(root: Path) -> str | None:
+    try:
+        manifest = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for section in ("devDependencies", "dependencies"):
+        version = (manifest.get(section) or {}).get(PACKAGE)
+        if version:
+            return str(version)
+    return None
+
+
+def _installed_version(root: Path) -> str | None:
+    try:
+        return json.loads((root / "node_modules" / PACKAGE / "package.json").read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def node_executable() -> str:
+    """Path of a Node.js new enough for Allure 3; ReportError otherwise."""
+    node = shutil.which("node")
+    if not node:
+        raise ReportError(NODE_MISSING)
+    try:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        raise ReportError(NODE_MISSING) from None
+    match = re.match(r"v?(\d+)\.", version)
+    if not match or int(match.group(1)) < MIN_NODE_MAJOR:
+        raise ReportError(f"{NODE_MISSING} (found {version or 'an unknown version'})")
+    return node
+
+
+@contextlib.contextmanager
+def _install_lock(root: Path) -> Iterator[None]:
+    # Parallel test workers may all find node_modules missing; one `npm ci` must run, not several at once.
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        yield
+        return
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"conformance-npm-{digest}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _tail(text: str, lines: int = 2) -> str:
+    """The last telling lines of a Node tool's output: no stack frames, caret marks or version footer."""
+    kept = [
+        ln.strip()
+        for ln in _ANSI.sub("", text or "").splitlines()
+        if ln.strip() and not re.match(r"\s*(at |\^+$|Node\.js v\d)", ln)
+    ]
+    return " | ".join(kept[-lines:]) or "no output"
+
+
+def ensure_allure(project_root: Path) -> Path:
+    """The Allure CLI in node_modules, installed by `npm ci` from package-lock.json when missing or stale."""
+    root = Path(project_root).resolve()
+    pinned = _pinned_version(root)
+    if pinned is None:
+        raise ReportError(f"no package.json pinning Allure in {root}")
+    node_executable()
+    cli = root / "node_modules" / ".bin" / PACKAGE
+    with _install_lock(root):
+        installed = _installed_version(root)
+        exact = re.fullmatch(r"\d+\.\d+\.\d+", pinned) is not None
+        if cli.exists() and installed and (installed == pinned or not exact):
+            return cli
+        npm = shutil.which("npm")
+        if not npm:
+            raise ReportError(NODE_MISSING)
+        if not (root / "package-lock.json").is_file():
+            raise ReportError(f"no package-lock.json in {root}: the Allure install must come from the lock file")
+        try:
+            proc = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"npm ci did not finish in {INSTALL_TIMEOUT} s in {root}") from None
+        except OSError as exc:
+            raise ReportError(f"npm ci could not start: {exc}") from None
+        if proc.returncode != 0:
+            raise ReportError(f"npm ci failed in {root}: {_tail(proc.stderr or proc.stdout)}")
+        if not cli.exists():
+            raise ReportError(f"npm ci finished but {cli} is missing")
+    return cli
+
+
+def allure_config(*, history_path: Path, history_limit: int = HISTORY_LIMIT, name: str = REPORT_NAME) -> dict[str, Any]:
+    """The Allure 3 configuration (allurerc.json shape) of the suite's report."""
+    return {
+        "name": name,
+        "historyPath": str(history_path),
+        "historyLimit": history_limit,
+        # allure-pytest records the machine's host name and thread: noise in a shared report.
+        "hideLabels": ["host", "thread"],
+        "plugins": {
+            "awesome": {
+                "options": {
+                    "singleFile": True,
+                    "reportName": name,
+                    "reportLanguage": "en",
+                    # vendor -> capability -> claim, as the design asks
+                    "groupBy": [LABEL_EPIC, LABEL_FEATURE, LABEL_STORY],
+                }
+            }
+        },
+        "categories": CATEGORIES,
+    }
+
+
+def _prepare_output(report_dir: Path, results_dir: Path, history_path: Path, project_root: Path) -> Path:
+    """Empty the output folder (Allure 3 never does), after making sure it is not something else."""
+    out = report_dir.resolve()
+    results = results_dir.resolve()
+    if out in {Path.home().resolve(), Path(out.anchor), project_root.resolve(), Path.cwd().resolve()}:
+        raise ReportError(f"refusing to use {report_dir} as the report folder: it is cleaned on every build")
+    if results.is_relative_to(out) or out.is_relative_to(results):
+        raise ReportError(f"the report folder {report_dir} and the results folder {results_dir} must not nest")
+    if history_path.resolve().is_relative_to(out):
+        raise ReportError(f"the history file {history_path} must live outside the report folder {report_dir}")
+    if out.exists():
+        if not out.is_dir():
+            raise ReportError(f"the report folder {report_dir} is a file")
+        if any(out.iterdir()) and not ((out / "index.html").exists() or (out / "summary.json").exists()):
+            raise ReportError(f"refusing to clean {report_dir}: it holds files but no Allure report")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    return out
+
+
+def strip_analytics(index_html: Path) -> bool:
+    """Remove the analytics tag from a generated report; True if there was one."""
+    html = index_html.read_text(encoding="utf-8")
+    stripped, n = _ANALYTICS.subn("", html, count=1)
+    if n:
+        index_html.write_text(stripped, encoding="utf-8")
+    return bool(n)
+
+
+def report_data(index_html: Path) -> dict[str, bytes]:
+    """The data files a single-file report embeds (widgets/*.json, data/test-results/*.json, attachments)."""
+    files: dict[str, bytes] = {}
+    for name, payload in _EMBEDDED.findall(Path(index_html).read_text(encoding="utf-8")):
+        try:
+            files[name] = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+    return files
+
+
+def _read_stats(out: Path) -> dict[str, int]:
+    try:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        stats = summary["stats"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ReportError(f"Allure wrote no readable summary.json in {out}") from None
+    return {k: int(stats.get(k) or 0) for k in ("total", "passed", "failed", "broken", "skipped", "unknown")}
+
+
+def build_report(
+    results_dir: Path,
+    report_dir: Path,
+    *,
+    history_path: Path | None = None,
+    project_root: Path | None = None,
+    history_limit: int = HISTORY_LIMIT,
+    name: str = REPORT_NAME,
+) -> ReportStats:
+    """Generate the single-file HTML report of an allure-results folder and check it holds results.
+
+    history_path defaults to history/history.jsonl beside the report folder (reports/history/history.jsonl
+    for reports/allure-report); keep that file between runs for the trend chart and per-test history.
+    """
+    results_dir, report_dir = Path(results_dir), Path(report_dir)
+    if not results_dir.is_dir() or not result_files(results_dir):
+        raise ReportError(f"no test results in {results_dir}: run the suite first, or point --results at its output")
+    root = Path(project_root).resolve() if project_root else find_project_root()
+    history = Path(history_path) if history_path else report_dir.resolve().parent / "history" / "history.jsonl"
+    cli = ensure_allure(root)
+    node = node_executable()
+    out = _prepare_output(report_dir, results_dir, history, root)
+    history = history.resolve()
+    history.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ALLURE_NO_ANALYTICS": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    with tempfile.TemporaryDirectory(prefix="allurerc-") as tmp:
+        config = Path(tmp) / "allurerc.json"
+        config.write_text(json.dumps(allure_config(history_path=history, history_limit=history_limit, name=name)))
+        # Run inside the results folder and name it ".": Allure globs its results arguments, and a real path
+        # may hold glob characters.
+        cmd = [node, str(cli.resolve()), "generate", ".", "--config", str(config), "--output", str(out)]
+        try:
+            proc = subprocess.run(
+                cmd, cwd=results_dir, env=env, capture_output=True, text=True, timeout=GENERATE_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"allure generate did not finish in {GENERATE_TIMEOUT} s") from None
+        except OSError as exc:
+            raise ReportError(f"allure generate could not start: {exc}") from None
+    if proc.returncode != 0:
+        reason = _tail(proc.stderr or proc.stdout)
+        if "JSON" in reason and history.exists():
+            reason += f" (a damaged history file? move {history} away and build again)"
+        raise ReportError(f"allure generate failed: {reason}")
+    index = out / "index.html"
+    if not index.is_file():
+        raise ReportError(f"allure generate wrote no {index}")
+    stats = _read_stats(out)
+    if stats["total"] == 0:
+        raise ReportError(f"no test results in {results_dir}: Allure found none it could read")
+    strip_analytics(index)
+    entries = (
+        sum(1 for line in history.read_text(encoding="utf-8").splitlines() if line.strip()) if history.exists() else 0
+    )
+    return ReportStats(**stats, index_html=index, history_path=history, history_entries=entries)

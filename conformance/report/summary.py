@@ -1,0 +1,129 @@
+"""summary.md: per-vendor counts, one line per failing, warning or broken claim; for CI summaries and chat."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .conventions import ASSUMPTION_PREFIX, OUTCOMES
+from .environment import read_properties
+from .errors import ReportError
+from .results import TestOutcome, load_outcomes
+
+ICONS = {"failed": "❌", "warning": "⚠️", "broken": "🔧"}
+# A CI step summary or a chat message stays readable; the HTML report has the rest.
+MAX_FINDINGS = 100
+
+_ASSUMPTION_LEAD = re.compile(rf"^{ASSUMPTION_PREFIX}\s*(?:\(warning\))?\s*[:\-—]?\s*")
+
+
+def count(outcomes: Iterable[TestOutcome]) -> dict[str, Any]:
+    """Totals and per-vendor counts of the five outcomes."""
+    outcomes = list(outcomes)
+    totals = Counter(o.outcome for o in outcomes)
+    by_vendor: dict[str, dict[str, Any]] = {}
+    for o in outcomes:
+        row = by_vendor.setdefault(o.vendor, {"title": o.vendor_title, **dict.fromkeys(OUTCOMES, 0), "total": 0})
+        row[o.outcome] += 1
+        row["total"] += 1
+    return {**{k: totals.get(k, 0) for k in OUTCOMES}, "total": len(outcomes), "by_vendor": by_vendor}
+
+
+def verdict(counts: dict[str, Any]) -> str:
+    if counts["failed"]:
+        return "non-conformance found"
+    if counts["broken"]:
+        return "infrastructure or suite problems, no non-conformance"
+    if counts["warning"]:
+        return "conformant, with warnings"
+    return "conformant"
+
+
+def _short_message(message: str, claim_ids: Iterable[str]) -> str:
+    """The message without what the line already says: the assumption marker and leading claim IDs."""
+    text = _ASSUMPTION_LEAD.sub("", message, count=1)
+    ids = sorted(set(claim_ids), key=len, reverse=True)
+    if ids:
+        lead = re.compile(rf"^(?:(?:{'|'.join(map(re.escape, ids))})(?![\w.-])[\s,;]*)+[:\-—]?\s*")
+        stripped = lead.sub("", text, count=1)
+        text = stripped or text
+    return " ".join(text.split())
+
+
+def _findings(outcomes: list[TestOutcome]) -> dict[str, list[str]]:
+    """Lines per vendor: one per (outcome, claim), in the order failed, warning, broken."""
+    grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for o in outcomes:
+        if o.outcome not in ICONS:
+            continue
+        for claim in o.failing_claims() or (None,):
+            key = (o.vendor, o.outcome, claim.id if claim else o.name)
+            entry = grouped.setdefault(key, {"claim": claim, "test": o, "tests": 0})
+            entry["tests"] += 1
+    order = {name: i for i, name in enumerate(ICONS)}
+    lines: dict[str, list[str]] = {}
+    for (vendor, outcome, _), entry in sorted(grouped.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2])):
+        claim, test = entry["claim"], entry["test"]
+        head = f"{claim.id} {claim.title}".strip() if claim else f"`{test.name}`"
+        message = (
+            (claim and test.detail(claim.id))
+            or _short_message(test.message, [c.id for c in test.claims])
+            or f"({test.status}, no message)"
+        )
+        more = f" ({entry['tests']} tests)" if entry["tests"] > 1 else ""
+        lines.setdefault(vendor, []).append(f"- {ICONS[outcome]} {head} — {message}{more}")
+    return lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_summary(outcomes: list[TestOutcome], *, target: str | None = None) -> str:
+    counts = count(outcomes)
+    parts = [f"# Authentication conformance: {verdict(counts)}", ""]
+    vendors = counts["by_vendor"]
+    tally = ", ".join(f"{counts[k]} {k}" for k in OUTCOMES)
+    where = f"Target `{target}` · " if target else ""
+    parts += [f"{where}{len(vendors)} vendor(s) · {counts['total']} tests: {tally}", ""]
+    parts.append("| Vendor | " + " | ".join(k.capitalize() for k in OUTCOMES) + " | Total |")
+    parts.append("|---|" + "---:|" * (len(OUTCOMES) + 1))
+    for key in sorted(vendors, key=lambda k: (vendors[k]["title"].lower(), k)):
+        row = vendors[key]
+        parts.append(f"| {_cell(row['title'])} | " + " | ".join(str(row[k]) for k in OUTCOMES) + f" | {row['total']} |")
+    parts.append("| **Total** | " + " | ".join(f"**{counts[k]}**" for k in OUTCOMES) + f" | **{counts['total']}** |")
+    findings = _findings(outcomes)
+    if findings:
+        parts += [
+            "",
+            "## Findings",
+            "",
+            "❌ vendor non-conformance · ⚠️ assumption not met · 🔧 infrastructure or suite error",
+        ]
+        shown = 0
+        total = sum(len(v) for v in findings.values())
+        for key in sorted(findings, key=lambda k: (vendors[k]["title"].lower(), k)):
+            if shown >= MAX_FINDINGS:
+                break
+            parts += ["", f"### {vendors[key]['title']}", ""]
+            for line in findings[key][: MAX_FINDINGS - shown]:
+                parts.append(line)
+                shown += 1
+        if total > shown:
+            parts += ["", f"… and {total - shown} more: see the HTML report."]
+    return "\n".join(parts) + "\n"
+
+
+def write_summary(results_dir: Path, out_path: Path) -> dict[str, Any]:
+    """Write summary.md from an allure-results folder (one job's or several merged) and return the counts."""
+    results_dir, out_path = Path(results_dir), Path(out_path)
+    outcomes = load_outcomes(results_dir)
+    if not outcomes:
+        raise ReportError(f"no test results in {results_dir}: run the suite first, or point --results at its output")
+    target = read_properties(results_dir / "environment.properties").get("target")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(render_summary(outcomes, target=target), encoding="utf-8")
+    return count(outcomes)

@@ -1,0 +1,102 @@
+"""The generated report as a person sees it: headless Chromium renders it from file:// with no network."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conformance.report import build_report
+from conformance.report.sample import make_results
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "reports"
+CHROMIUM = shutil.which("chromium")
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs it)"),
+    pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed: the HTML report needs it"),
+]
+
+FAILING_TEST = "test_expired_token_rejected"
+QUOTE = "Access tokens expire after 3600 seconds; an expired token is answered with 401."
+ATTACHMENT = "exchange 1: GET /data/v1/accounts -> 200"
+
+
+def chromium(url: str, profile: Path, *extra: str) -> str:
+    cmd = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+        # Every host name fails to resolve: the report must render from the file alone.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--virtual-time-budget=15000", *extra, url,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def visible_text(dom: str) -> str:
+    """Text a reader sees, including the description, which the report renders in an iframe's srcdoc."""
+    dom = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S)
+    frames = " ".join(html.unescape(m) for m in re.findall(r'srcdoc="([^"]*)"', dom))
+    text = re.sub(r"<[^>]+>", " ", dom + " " + re.sub(r"<(script|style)\b.*?</\1>", " ", frames, flags=re.S))
+    return " ".join(html.unescape(text).split())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    base = tmp_path_factory.mktemp("browser")
+    run = make_results(base / "run")
+    stats = build_report(run.results, base / "allure-report", history_path=base / "history.jsonl", project_root=ROOT)
+    by_id = json.loads((base / "allure-report" / "test-results.json").read_text())["byId"]
+    failing = next(tid for tid, t in by_id.items() if t["name"] == FAILING_TEST)
+    return stats.index_html, failing, base
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+def test_overview_shows_every_vendor_and_the_counts(report):
+    index, _, base = report
+    text = visible_text(chromium(index.as_uri(), base / "profile-1", "--dump-dom"))
+    for vendor in ("Klavi", "OpsNow", "KlearStack", "Knowledge Stack"):
+        assert vendor in text
+    assert "Authentication conformance" in text
+    assert "KLAVI-AUTH-007 Expired access tokens are rejected" in text  # the claim level of the tree
+    assert "Failed 2 Broken 2 Passed 5 Skipped 3" in text
+
+
+def test_a_failing_test_shows_its_claim_quote_and_exchange(report):
+    index, failing, base = report
+    # The awesome report routes by hash: #<test result id> opens that test's overview.
+    text = visible_text(chromium(f"{index.as_uri()}#{failing}", base / "profile-2", "--dump-dom"))
+    assert FAILING_TEST in text
+    assert "KLAVI-AUTH-007 not met (expired_token_rejected)" in text
+    assert QUOTE in text
+    assert ATTACHMENT in text
+    assert "Category: Vendor non-conformance" in text
+
+
+def test_screenshots_show_a_rendered_report(report):
+    index, failing, base = report
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shots = {
+        SCREENSHOTS / "report-screenshot.png": index.as_uri(),
+        SCREENSHOTS / "report-screenshot-failure.png": f"{index.as_uri()}#{failing}",
+    }
+    for n, (path, url) in enumerate(shots.items()):
+        path.unlink(missing_ok=True)
+        chromium(url, base / f"profile-shot-{n}", f"--screenshot={path}", "--window-size=1400,1000")
+        assert _png_size(path) == (1400, 1000)
+        # A blank page compresses to a few kilobytes; a rendered report with text and charts does not.
+        assert path.stat().st_size > 30_000
