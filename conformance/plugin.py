@@ -17,6 +17,7 @@ from conformance import config as suite_config
 from conformance import specs
 from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
 from conformance.redact import Redactor
+from conformance.report.merge import job_parameter
 from conformance.session import VendorSession
 
 SEVERITY = {s: getattr(allure.severity_level, s.upper()) for s in ("blocker", "critical", "normal", "minor", "trivial")}
@@ -160,6 +161,10 @@ def v(vendor_under_test: str, conformance_runtime: TargetRuntime, request: pytes
     allure.dynamic.label("vendor", vendor)
     allure.dynamic.parameter("vendor", vendor)
     allure.dynamic.parameter("target", conformance_runtime.name)
+    job = job_parameter()
+    if job:
+        # Several CI jobs' results merge into one report; the job keeps their entries apart.
+        allure.dynamic.parameter(*job)
     cap = request.node.get_closest_marker("capability")
     if cap is not None:
         allure.dynamic.feature(cap.args[0])
@@ -261,6 +266,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
             session.finish()
             gone = [d for d in _deviations(session.vendor, target) if d["check"] in session.checks_passed]
             if gone:
+                allure.dynamic.label("outcome", "warning")
                 pytest.xfail(
                     "DEVIATION GONE (warning): "
                     + "; ".join(f"{d['claim']} now holds ({d['check']} passed)" for d in gone)
@@ -273,6 +279,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         if known:
             pytest.xfail("KNOWN DEVIATION: " + "; ".join(f"{d['claim']} ({d['check']}): {d['reason']}" for d in known))
         if failure.assumed_only:
+            allure.dynamic.label("outcome", "warning")
             pytest.xfail(f"ASSUMPTION NOT MET (warning): {failure.render()}")
         raise
     finally:
