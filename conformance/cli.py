@@ -182,6 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         shutil.rmtree(results)
     results.mkdir(parents=True, exist_ok=True)
     (reports / "outcomes.json").unlink(missing_ok=True)
+    shutil.rmtree(reports / "observations", ignore_errors=True)
     code = pytest.main(pytest_args_for(args, reports))
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         print(f"conformance: the run did not complete (pytest exit {int(code)})", file=sys.stderr)

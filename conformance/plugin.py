@@ -219,6 +219,7 @@ def _attach(session: VendorSession, item: pytest.Item) -> None:
         allure.dynamic.tag("security-finding")
         allure.attach(note, name="security finding", attachment_type=allure.attachment_type.TEXT)
     exchanges = session.recorder.drain()
+    _observe(item, session, exchanges)
     for i, ex in enumerate(exchanges, 1):
         allure.attach(ex.render(), name=f"exchange {i}: {ex.title()}", attachment_type=allure.attachment_type.TEXT)
     if exchanges:
@@ -246,6 +247,41 @@ def _known_deviations(failure: ConformanceFailure, session: Any, target: str) ->
             return []
         matched.extend(h for h in hit if h not in matched)
     return matched
+
+
+OBSERVED_HEADERS = ("content-type", "www-authenticate", "retry-after", "cache-control")
+
+
+def _observe(item: pytest.Item, session: VendorSession, exchanges: list[Any]) -> None:
+    """Append what the vendor answered (redacted) to observations.jsonl, the raw material of drift fingerprints."""
+    path = item.config.getoption("outcomes")
+    vendor = session.vendor
+    if not path or not (exchanges or session.lifetimes_seen):
+        return
+    worker = getattr(item.config, "workerinput", {}).get("workerid", "main")
+    out = Path(path).parent / "observations" / f"{worker}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as fh:
+        for ex in exchanges:
+            if ex.status is None:
+                continue
+            try:
+                body = json.loads(ex.response_body) if ex.response_body else None
+            except ValueError:
+                body = None
+            headers = {k.lower(): v for k, v in ex.response_headers if k.lower() in OBSERVED_HEADERS}
+            record = {
+                "vendor": vendor,
+                "test": item.nodeid,
+                "method": ex.method,
+                "path": ex.path.split("?")[0],
+                "status": ex.status,
+                "headers": headers,
+                "json": body,
+            }
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        for seen in session.lifetimes_seen:
+            fh.write(json.dumps({"vendor": vendor, "test": item.nodeid, "lifetime": seen}) + "\n")
 
 
 CLAIMS_KEY = pytest.StashKey[list[str]]()

@@ -40,6 +40,7 @@ class VendorSession:
     findings: list[Finding] = field(default_factory=list)
     checks_passed: list[str] = field(default_factory=list)
     security_notes: list[str] = field(default_factory=list)
+    lifetimes_seen: list[dict[str, Any]] = field(default_factory=list)
     _token: IssuedToken | None = None
 
     def __post_init__(self) -> None:
@@ -115,6 +116,7 @@ class VendorSession:
         self.findings = []
         self.checks_passed = []
         self.security_notes = []
+        self.lifetimes_seen = []
         self.recorder.drain()
         if self.control is not None:
             self.control.request("POST", "/reset", json_body={})
@@ -181,13 +183,19 @@ class VendorSession:
         resp = self.issue_raw(fields=fields)
         self.require("issuance_succeeds", resp)
         body = resp.json()
-        return IssuedToken(
+        tok = IssuedToken(
             value=body[spec["token_field"]],
             response=resp,
             issued_at=started,
             refresh_token=body.get(spec.get("refresh_field", "")) if spec.get("refresh_field") else None,
             advertised=body.get(spec["lifetime_field"]) if spec.get("lifetime_field") else None,
         )
+        self.lifetimes_seen.append(
+            {"token": "access", "advertised": tok.advertised, "jwt_exp_minus_iat": tok.jwt_lifetime}
+        )
+        if tok.refresh_token and jwtutil.looks_like_jwt(tok.refresh_token):
+            self.lifetimes_seen.append({"token": "refresh", "jwt_exp_minus_iat": jwtutil.lifetime(tok.refresh_token)})
+        return tok
 
     def token(self) -> IssuedToken:
         """A token reused across scenarios that only need a valid one (few calls to the token endpoint)."""
