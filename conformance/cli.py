@@ -105,9 +105,12 @@ def _validate_run(args: argparse.Namespace) -> list[str]:
     if args.target == "mock":
         from conformance.mock.faults import FAULTS
 
-        for fault in args.mock_fault:
-            if fault not in FAULTS:
-                raise SuiteConfigError(f"unknown fault {fault!r}: see `conformance mock --help` for the catalogue")
+        for spec in args.mock_fault:
+            fault = FAULTS.get(spec.split("=")[0])
+            if fault is None:
+                raise SuiteConfigError(f"unknown fault {spec!r}: see `conformance mock --help` for the catalogue")
+            if not set(fault.vendors) & set(vendors):
+                raise SuiteConfigError(f"fault {fault.name!r} applies only to {', '.join(fault.vendors)}")
         if args.mock_lifetime is not None and args.mock_lifetime <= 0:
             raise SuiteConfigError(f"--mock-lifetime must be a positive number of seconds, got {args.mock_lifetime}")
     else:

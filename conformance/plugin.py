@@ -136,8 +136,14 @@ def conformance_runtime(request: pytest.FixtureRequest) -> Any:
     runtime = TargetRuntime(request.config)
     try:
         runtime.target  # noqa: B018 - start mocks / resolve config up front so errors surface once
-    except SuiteConfigError as exc:
-        pytest.exit(f"configuration error: {exc}", returncode=2)
+    except (SuiteConfigError, specs.SpecError) as exc:
+        pytest.exit(f"configuration error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    except Exception as exc:
+        from conformance.mock.server import MockError
+
+        if not isinstance(exc, MockError):
+            raise
+        pytest.exit(f"mock error: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     yield runtime
     runtime.close()
 
