@@ -88,14 +88,16 @@ class VendorSession:
             fn(self, *args, **kwargs)
         except Mismatch as m:
             resp = next((a for a in args if isinstance(a, Response)), None)
+            # Checks see raw values: the finding is text for reports, so it passes the redactor first.
+            r = self.redactor.text
             self.findings.append(
                 Finding(
                     name,
                     claims_for(self.vendor, name),
-                    m.expected,
-                    m.actual,
+                    r(str(m.expected)),
+                    r(str(m.actual)),
                     resp.exchange if resp is not None else None,
-                    m.detail,
+                    r(m.detail),
                 )
             )
             return False
