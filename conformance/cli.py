@@ -194,7 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not outcomes_path.exists():
         print("conformance: error: no tests ran (check --vendor and the target)", file=sys.stderr)
         return EXIT_USAGE
-    outcomes = json.loads(outcomes_path.read_text(encoding="utf-8"))["results"]
+    run_data = json.loads(outcomes_path.read_text(encoding="utf-8"))
+    outcomes = run_data["results"]
     _write_metadata(args, results)
     report_code = _build_reports(args, reports)
     result = exit_code_from(outcomes)
@@ -202,6 +203,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         k: sum(1 for o in outcomes if o["outcome"] == k)
         for k in ("passed", "failed", "warning", "broken", "error", "skipped", "deviation")
     }
+    for vendor, t in sorted(run_data.get("traffic", {}).items()):
+        print(
+            f"conformance: {vendor}: {t['requests']} requests sent ({t['token_requests']} to the token endpoint, "
+            f"{t['retries']} retries)"
+        )
     print("conformance: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" -> exit {result}")
     return result if report_code == EXIT_OK else max(result, report_code)
 

@@ -112,6 +112,13 @@ class TargetRuntime:
             self.sessions[vendor] = VendorSession(self.target.vendors[vendor], self.target.movable_clock, self.redactor)
         return self.sessions[vendor]
 
+    def traffic(self) -> dict[str, dict[str, int]]:
+        """Requests sent per vendor (for politeness on real targets), token-endpoint calls among them."""
+        return {
+            v: {"requests": s.budget.requests, "token_requests": s.token_requests, "retries": s.budget.retries}
+            for v, s in self.sessions.items()
+        }
+
     def close(self) -> None:
         for s in self.sessions.values():
             s.http.close()
@@ -134,6 +141,7 @@ def _canary_credentials(vendors: list[str]) -> dict[str, dict[str, str]] | None:
 @pytest.fixture(scope="session")
 def conformance_runtime(request: pytest.FixtureRequest) -> Any:
     runtime = TargetRuntime(request.config)
+    request.config.stash[RUNTIME_KEY] = runtime
     try:
         runtime.target  # noqa: B018 - start mocks / resolve config up front so errors surface once
     except (SuiteConfigError, specs.SpecError) as exc:
@@ -383,12 +391,35 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 _outcomes: list[dict[str, Any]] = []
 
 
+RUNTIME_KEY = pytest.StashKey[TargetRuntime]()
+_traffic: dict[str, dict[str, int]] = {}
+
+
+def _add_traffic(counts: dict[str, dict[str, int]]) -> None:
+    for vendor, c in counts.items():
+        mine = _traffic.setdefault(vendor, {"requests": 0, "token_requests": 0, "retries": 0})
+        for k, n in c.items():
+            mine[k] = mine.get(k, 0) + n
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """(xdist) collect the traffic counts of a finished worker."""
+    _add_traffic(getattr(node, "workeroutput", {}).get("conformance_traffic", {}))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    runtime = session.config.stash.get(RUNTIME_KEY, None)
+    mine = runtime.traffic() if runtime is not None else {}
+    if hasattr(session.config, "workerinput"):
+        session.config.workeroutput["conformance_traffic"] = mine
+        return
+    _add_traffic(mine)
     path = session.config.getoption("outcomes")
-    if not path or hasattr(session.config, "workerinput"):
+    if not path:
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps({"finished": time.time(), "results": _outcomes}, indent=1), encoding="utf-8")
+    report = {"finished": time.time(), "traffic": _traffic, "results": _outcomes}
+    Path(path).write_text(json.dumps(report, indent=1), encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

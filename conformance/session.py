@@ -41,6 +41,7 @@ class VendorSession:
     checks_passed: list[str] = field(default_factory=list)
     security_notes: list[str] = field(default_factory=list)
     lifetimes_seen: list[dict[str, Any]] = field(default_factory=list)
+    token_requests: int = 0
     _token: IssuedToken | None = None
 
     def __post_init__(self) -> None:
@@ -174,6 +175,7 @@ class VendorSession:
         fields: dict[str, str] | None = None,
     ) -> Response:
         spec = self.profile["issue"]
+        self.token_requests += 1
         return self.send_body(
             spec["method"], spec["path"], self.credential_body(overrides, fields), encoding or spec["encoding"]
         )

@@ -1,0 +1,1 @@
+"""Schemathesis contract tests: every operation of every selected vendor's OpenAPI spec, fuzzed against the target."""

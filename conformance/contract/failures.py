@@ -1,0 +1,341 @@
+"""Schemathesis failures as the suite's outcomes: findings with claims, redacted text and a way to reproduce them."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from schemathesis.core.errors import AuthenticationError
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.openapi.checks import JsonSchemaError, MissingHeaders, UseAfterFree
+
+from conformance import specs
+from conformance.failures import ConformanceFailure, Finding, InfrastructureError
+
+if TYPE_CHECKING:
+    from schemathesis import Case
+    from schemathesis.core.transport import Response
+
+    from conformance.contract.runtime import VendorContract
+    from conformance.contract.schemas import Role
+
+FILTERED = "[Filtered]"
+# Header lines and curl -H arguments that carry credentials, wherever they appear in a text.
+_AUTH_HEADER = re.compile(r"(?im)\b(authorization|proxy-authorization|cookie|x-api-key)(\s*:\s*)([^'\"\n]*)")
+DELETED_KEY_TITLE = "Deleted API key still authenticates"
+
+
+@dataclass
+class Context:
+    """The request and response a Schemathesis failure was found with (set on each of its Failure objects)."""
+
+    vendor: str
+    case: Case
+    response: Response
+    base_url: str | None = None
+    steps: list[str] | None = None  # the stateful scenario that led to the failing call
+
+
+def attach_context(group: FailureGroup, context: Context) -> None:
+    for failure in group.exceptions:
+        failure.contract_context = context  # type: ignore[attr-defined]
+
+
+def context_of(failure: Failure) -> Context | None:
+    return getattr(failure, "contract_context", None)
+
+
+# --- which claims a Schemathesis check speaks to ---------------------------------------------------------------
+
+
+def suite_checks(role: Role | None, failure: Failure | None, check: str) -> list[str]:
+    """The suite's named checks (and so the claims) that a Schemathesis check verifies for an operation."""
+    if role is None:
+        return []
+    profile = specs.load_profile(role.vendor)
+    issue = profile.get("issue") or {}
+    message = _message(failure) if failure is not None else ""
+    if check == "not_a_server_error":
+        return ["bad_input_no_server_error"]
+    if check == "ignored_auth":
+        return ["missing_token_rejected"] if role.protected else []
+    if check == "content_type_conformance":
+        return ["issuance_content_type_json"] if role.issue or role.refresh else []
+    if check == "response_schema_conformance":
+        names = []
+        if role.issue:
+            names.append("issuance_body_matches_schema")
+            if isinstance(failure, JsonSchemaError):
+                path = list(failure.instance_path)
+                if issue.get("lifetime_field") and path[:1] == [issue["lifetime_field"]]:
+                    names.append("advertised_lifetime_type")
+                field = issue.get("refresh_field")
+                if field and f'"{field}"' in message.replace("'", '"') and "required" in message:
+                    names.append("refresh_token_issued")
+        if role.refresh:
+            names.append("refresh_issues_new_token")
+        return names
+    if check == "response_headers_conformance":
+        missing = [h.lower() for h in getattr(failure, "missing_headers", [])] if failure is not None else []
+        if failure is None or (isinstance(failure, MissingHeaders) and "www-authenticate" in missing):
+            return ["www_authenticate_on_401"] if role.protected else []
+        return []
+    if check == "negative_data_rejection":
+        return ["bad_credentials_rejected"] if role.issue else []
+    if check == "use_after_free":
+        if failure is None or failure.title == DELETED_KEY_TITLE:
+            return ["deleted_key_rejected"] if role.key_delete else []
+        return []
+    if check == "bearer_token_accepted":
+        return ["bearer_token_accepted"]
+    return []
+
+
+def claims_of(role: Role | None, failure: Failure | None, check: str) -> tuple[specs.Claim, ...]:
+    if role is None:
+        return ()
+    seen: dict[str, specs.Claim] = {}
+    for name in suite_checks(role, failure, check):
+        for claim in specs.claims_for(role.vendor, name):
+            seen.setdefault(claim.id, claim)
+    return tuple(seen.values())
+
+
+def verified_claims(role: Role, checks: tuple[str, ...]) -> list[str]:
+    """Claim IDs an operation's contract test speaks to when it passes (for the traceability matrix)."""
+    ids: dict[str, None] = {}
+    for check in checks:
+        for claim in claims_of(role, None, check):
+            ids[claim.id] = None
+    return list(ids)
+
+
+def check_name(failure: Failure) -> str:
+    return type(failure).checks[0] if type(failure).checks else "custom"
+
+
+def _message(failure: Failure) -> str:
+    try:
+        return str(failure.message)
+    except Exception:  # a lazily rendered message must not hide the failure itself
+        return failure.title
+
+
+# --- the exception pytest sees ---------------------------------------------------------------------------------
+
+
+class ContractFailure(ConformanceFailure):
+    """Schemathesis found the target contradicting its spec; the text is redacted and says how to reproduce it."""
+
+    def __init__(self, findings: list[Finding], headline: str, text: str, example: str) -> None:
+        self._headline = headline
+        self.text = text
+        self.example = example
+        super().__init__(findings)
+
+    def headline(self) -> str:
+        return self._headline
+
+    def render(self) -> str:
+        return f"{self._headline}\n\n{self.text}"
+
+
+def leaves(exc: BaseException) -> Iterator[BaseException]:
+    """The individual problems inside (possibly nested) exception groups and wrapper exceptions."""
+    if isinstance(exc, FailureGroup):
+        yield from exc.exceptions
+    elif isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from leaves(inner)
+    elif isinstance(exc, AuthenticationError) and exc.__cause__ is not None:
+        yield from leaves(exc.__cause__)
+    else:
+        yield exc
+
+
+def convert(exc: BaseException, contract: VendorContract, nodeid: str, label: str | None) -> BaseException:
+    """What the contract test should raise instead of `exc`: a finding, an infrastructure problem, or `exc`."""
+    found = list(leaves(exc))
+    failures = [f for f in found if isinstance(f, Failure)]
+    infra = [f for f in found if isinstance(f, InfrastructureError)]
+    if failures:
+        return from_failures(failures, contract, nodeid, label, infra)
+    conformance = [f for f in found if isinstance(f, ConformanceFailure)]
+    if conformance:
+        return conformance[0]
+    if infra:
+        return infra[0]
+    return exc
+
+
+def from_failures(
+    failures: list[Failure],
+    contract: VendorContract,
+    nodeid: str,
+    label: str | None,
+    infra: list[InfrastructureError] | None = None,
+) -> ContractFailure:
+    opts = contract.options
+    redact = Redaction(contract)
+    findings: list[Finding] = []
+    blocks: list[str] = []
+    examples: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for failure in failures:
+        ctx = context_of(failure)
+        op_label = ctx.case.operation.label if ctx else (failure.operation or label or "")
+        role = contract.roles.get(op_label)
+        check = check_name(failure)
+        key = (type(failure).__name__, op_label + _message(failure))
+        if key in seen:
+            continue
+        seen.add(key)
+        claims = claims_of(role, failure, check)
+        findings.append(
+            Finding(check, claims, f"{check} holds for {op_label}", failure.title, None, redact(_message(failure)))
+        )
+        block = [f"- {failure.code} {failure.title} [{check}] on {op_label}"]
+        if _message(failure):
+            block.append(textwrap.indent(redact(_message(failure)), "    "))
+        for claim in claims:
+            block.append(f'    {claim.id} ({claim.kind}; {claim.source}): "{claim.quote}"')
+        blocks.append("\n".join(block))
+        if ctx is not None:
+            examples.append(redact(example_text(ctx, check, failure)))
+    checks = ", ".join(dict.fromkeys(f.check for f in findings))
+    ids = ", ".join(dict.fromkeys(c.id for f in findings for c in f.claims))
+    headline = f"CONTRACT {contract.vendor} {label or ''}: {checks} failed".replace("  ", " ") + (
+        f" ({ids} not met)" if ids else ""
+    )
+    lines = [
+        f"Vendor: {contract.profile.title} ({contract.vendor}) on target {opts.target}; "
+        f"budget {opts.budget}, seed {opts.seed}",
+        "",
+        "Failures:",
+        *blocks,
+        "",
+        "Minimal failing example" + ("s" if len(examples) > 1 else "") + ":",
+        *(textwrap.indent(e, "  ") for e in examples),
+        "",
+        "Reproduce this test:",
+        "  " + redact(opts.reproduce(nodeid, contract.vendor)),
+    ]
+    for problem in infra or []:
+        lines += ["", f"Also seen (infrastructure, not a verdict): {redact(str(problem))}"]
+    text = "\n".join(lines)
+    return ContractFailure(findings, redact(headline), text, "\n\n".join(examples))
+
+
+def example_text(ctx: Context, check: str, failure: Failure | None = None) -> str:
+    """The request and response of a failing case, with every credential masked, and its curl line."""
+    case, response = ctx.case, ctx.response
+    req = response.request
+    meta = case.meta
+    origin = []
+    if meta is not None:
+        origin = [f"phase {meta.phase.name.value}", f"{meta.generation.mode.value} data"]
+    lines = []
+    if ctx.steps:
+        lines.append("Scenario: " + "; ".join(f"{i}. {step}" for i, step in enumerate(ctx.steps, 1)))
+    lines += [
+        f"{case.operation.label} ({', '.join(origin) or 'explicit case'}) -> {response.status_code} [{check}]",
+        f"> {req.method} {req.url}",
+    ]
+    lines += [f"> {k}: {v}" for k, v in req.headers.items() if k.lower() not in _NOISE]
+    body = req.body
+    if body:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        lines.append("> " + text[:2000])
+    lines.append(f"< {response.status_code} {response.message}")
+    for name, values in response.headers.items():
+        if name.lower() in _NOISE:
+            continue
+        for value in values:
+            lines.append(f"< {name}: {value}")
+    if response.content:
+        lines.append("< " + response.content[:2000].decode("utf-8", "replace"))
+    try:
+        curl = case.as_curl_command(headers=dict(req.headers), verify=response.verify, base_url=ctx.base_url)
+    except Exception:  # the curl line is a convenience; never let it hide the failure
+        curl = ""
+    if curl:
+        lines += ["Reproduce the request:", "  " + curl.splitlines()[0]]
+    return "\n".join(lines)
+
+
+_NOISE = {"user-agent", "accept-encoding", "connection", "content-length", "date", "x-schemathesis-testcaseid"}
+
+
+class Redaction:
+    """Masks every credential and token of the vendor, and every credential-bearing header, in a text."""
+
+    def __init__(self, contract: VendorContract) -> None:
+        self.redactors = [contract.redactor, contract.session.redactor]
+
+    def __call__(self, text: str) -> str:
+        text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{FILTERED}", text)
+        for r in self.redactors:
+            text = r.text(text)
+        return text
+
+
+def broken_message(exc: InfrastructureError, contract: VendorContract, nodeid: str) -> InfrastructureError:
+    """An infrastructure problem with the reproduction command added (and nothing secret in it)."""
+    redact = Redaction(contract)
+    text = str(exc).removeprefix("INFRASTRUCTURE: ")
+    return InfrastructureError(
+        f"{redact(text)}\n\nReproduce this test:\n  {redact(contract.options.reproduce(nodeid, contract.vendor))}"
+    )
+
+
+def auth_never_succeeded(
+    contract: VendorContract, label: str, nodeid: str, sample: Any, detail: str | None = None
+) -> ContractFailure:
+    """Every call of a protected operation that carried the suite's token was refused: auth never worked."""
+    role = contract.roles.get(label) or next((r for r in contract.roles.values() if r.protected), None)
+    claims = claims_of(role, None, "bearer_token_accepted")
+    counter = contract.counters.get(label)
+    if detail is not None:
+        pass
+    elif counter is not None and counter.authorized:
+        detail = (
+            f"all {counter.authorized} call(s) of {label} that carried the token the suite obtained from the "
+            "target's credentials were refused with 401/403, none succeeded"
+        )
+    else:
+        calls = counter.calls if counter is not None else 0
+        detail = f"none of the {calls} call(s) of {label} carried the suite's token: auth was never applied"
+    detail += "; a contract run that never got past authentication tests nothing behind it"
+    finding = Finding("bearer_token_accepted", claims, "the suite's token is accepted", "always refused", None, detail)
+    redact = Redaction(contract)
+    lines = [
+        f"Vendor: {contract.profile.title} ({contract.vendor}) on target {contract.options.target}",
+        "",
+        detail,
+    ]
+    lines += [f'  {c.id} ({c.kind}; {c.source}): "{c.quote}"' for c in claims]
+    example = ""
+    if sample is not None:
+        example = redact(example_text(sample, "bearer_token_accepted"))
+        lines += ["", "Last refused call:", textwrap.indent(example, "  ")]
+    lines += ["", "Reproduce this test:", "  " + redact(contract.options.reproduce(nodeid, contract.vendor))]
+    headline = f"CONTRACT {contract.vendor} {label}: authentication never succeeded" + (
+        f" ({', '.join(c.id for c in claims)} not met)" if claims else ""
+    )
+    return ContractFailure([finding], headline, "\n".join(lines), example)
+
+
+__all__ = [
+    "DELETED_KEY_TITLE",
+    "Context",
+    "ContractFailure",
+    "UseAfterFree",
+    "attach_context",
+    "auth_never_succeeded",
+    "broken_message",
+    "convert",
+    "verified_claims",
+]

@@ -1,0 +1,38 @@
+"""What a contract test item is about (vendor, operation) and its Allure labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import allure
+import pytest
+
+if TYPE_CHECKING:
+    from conformance.contract.runtime import VendorContract
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """Which vendor (and operation) a contract test is about."""
+
+    vendor: str
+    label: str | None = None
+
+
+ITEM_KEY = pytest.StashKey[ItemInfo]()
+
+
+def label_allure(contract: VendorContract, title: str, story: str) -> None:
+    """Epic = vendor, feature = contract, story = operation; the operation is a parameter so entries stay apart."""
+    allure.dynamic.epic(contract.profile.title)
+    allure.dynamic.feature("contract")
+    allure.dynamic.story(story)
+    allure.dynamic.title(f"{contract.profile.title} contract: {title}")
+    allure.dynamic.label("vendor", contract.vendor)
+    allure.dynamic.tag("schemathesis")
+    allure.dynamic.parameter("vendor", contract.vendor)
+    allure.dynamic.parameter("operation", story)
+    allure.dynamic.parameter("target", contract.options.target)
+    allure.dynamic.parameter("budget", contract.options.budget, excluded=True)
+    allure.dynamic.parameter("seed", str(contract.options.seed), excluded=True)

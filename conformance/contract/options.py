@@ -1,0 +1,82 @@
+"""The run options the contract part needs while pytest collects it: target, vendors, budget, seed and faults."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import config as suite_config
+from conformance import specs
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `conformance run` (or pytest) was asked for, as far as the contract part cares."""
+
+    target: str = "mock"
+    vendors: tuple[str, ...] = ()
+    budget: str = "dev"
+    seed: int = 0
+    seed_given: bool = False
+    faults: tuple[str, ...] = ()
+    lifetime: int | None = None
+    config_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_mock(self) -> bool:
+        return self.target == "mock"
+
+    def reproduce(self, nodeid: str, vendor: str | None) -> str:
+        """A command line that re-runs one contract test with the same target, budget, seed and faults."""
+        args = ["python", "-m", "pytest", nodeid, "--target", self.target, "--budget", self.budget]
+        args += ["--seed", str(self.seed)]
+        if vendor:
+            args += ["--vendor", vendor]
+        if self.config_path:
+            args += ["--config", self.config_path]
+        for fault in self.faults:
+            args += ["--mock-fault", fault]
+        if self.lifetime:
+            args += ["--mock-lifetime", str(self.lifetime)]
+        return " ".join(shlex.quote(a) for a in args)
+
+
+_current: Options | None = None
+
+
+def configure(pytest_config: Any) -> Options:
+    """Read the suite's options once, before the contract module is imported (its schemas depend on them)."""
+    global _current
+    opt = pytest_config.getoption
+    vendors = tuple(suite_config.select_vendors(opt("vendor", default=[]) or []))
+    given = opt("seed", default=None)
+    workerinput = getattr(pytest_config, "workerinput", None)
+    if given is not None:
+        seed = int(given)
+    elif workerinput and workerinput.get("testrunuid"):
+        # xdist workers of one run must generate the same cases: derive the seed from the run's shared id.
+        seed = int(hashlib.sha256(str(workerinput["testrunuid"]).encode()).hexdigest()[:8], 16)
+    else:
+        seed = random.SystemRandom().randrange(1, 2**31)
+    _current = Options(
+        target=opt("target", default="mock") or "mock",
+        vendors=vendors,
+        budget=opt("budget", default="dev") or "dev",
+        seed=seed,
+        seed_given=given is not None,
+        faults=tuple(opt("mock_fault", default=[]) or []),
+        lifetime=opt("mock_lifetime", default=None),
+        config_path=opt("config", default=None),
+    )
+    return _current
+
+
+def current() -> Options:
+    """The configured options; outside pytest (benchmarks, imports), the defaults for every vendor."""
+    if _current is None:
+        return Options(vendors=tuple(specs.vendors()), seed=1)
+    return _current
