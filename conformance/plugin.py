@@ -424,12 +424,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def real_wait_tokens(conformance_runtime: TargetRuntime) -> dict[str, Any]:
-    """With --real-wait, one token per vendor issued together, so every vendor's expiry wait overlaps."""
+    """With --real-wait: one token per vendor, all issued together and probed just before their expiries in time
+    order, so every vendor's wait overlaps and the run costs the longest lifetime, not the sum."""
     if conformance_runtime.target.movable_clock or not conformance_runtime.real_wait:
         return {}
-    tokens = {}
-    for vendor in conformance_runtime.vendors:
-        session = conformance_runtime.session(vendor)
-        if session.profile.has("expiry"):
-            tokens[vendor] = session.issue()
-    return tokens
+    from conformance.scenarios.timing import RealWait
+
+    sessions = [conformance_runtime.session(v) for v in conformance_runtime.vendors]
+    return RealWait.start([s for s in sessions if s.profile.has("expiry")])

@@ -5,31 +5,24 @@ from __future__ import annotations
 import pytest
 
 from conformance import jwtutil
-from conformance.session import IssuedToken, VendorSession, bearer
-
-
-def _expected_lifetime(v: VendorSession, tok: IssuedToken) -> int:
-    """The documented (or configured) lifetime; where the docs give none, the token's own exp - iat."""
-    documented = v.profile["lifetimes"]["access"]["kind"] == "documented" or "access" in v.target.lifetimes
-    return v.lifetime if documented or tok.jwt_lifetime is None else tok.jwt_lifetime
+from conformance.scenarios.timing import RealWait, expected_lifetime
+from conformance.session import VendorSession, bearer
 
 
 @pytest.mark.capability("expiry")
 @pytest.mark.clock
-def test_token_expires_after_its_lifetime(v: VendorSession, real_wait_tokens: dict[str, IssuedToken]) -> None:
+def test_token_expires_after_its_lifetime(v: VendorSession, real_wait_tokens: dict[str, RealWait]) -> None:
     if v.movable_clock:
         tok = v.issue()
-        life = _expected_lifetime(v, tok)
-        v.advance_clock(life - 1)
+        v.advance_clock(expected_lifetime(v, tok) - 1)
         v.check("token_accepted_before_expiry", v.probe(f"Bearer {tok.value}"))
         v.advance_clock(2)
     else:
-        tok = real_wait_tokens[v.vendor]
-        life = _expected_lifetime(v, tok)
-        margin = min(5.0, max(1.0, life * 0.05))
-        v.wait_until(tok.issued_at + life - margin)
-        v.check("token_accepted_before_expiry", v.probe(f"Bearer {tok.value}"))
-        v.wait_until(tok.issued_at + life + margin)
+        wait = real_wait_tokens[v.vendor]
+        tok = wait.token
+        v.recorder.add(wait.before.exchange)
+        v.check("token_accepted_before_expiry", wait.before)
+        v.wait_until(wait.after_deadline)
     resp = v.probe(f"Bearer {tok.value}")
     v.check("expired_token_rejected", resp)
     v.check("www_authenticate_on_401", resp)

@@ -1,0 +1,44 @@
+"""Expiry timing shared by scenarios: lifetimes to expect, and real waits that overlap across vendors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.http import Response
+from conformance.session import IssuedToken, VendorSession
+
+
+def expected_lifetime(v: VendorSession, tok: IssuedToken) -> int:
+    """The documented (or configured) lifetime; where the docs give none, the token's own exp - iat."""
+    documented = v.profile["lifetimes"]["access"]["kind"] == "documented" or "access" in v.target.lifetimes
+    return v.lifetime if documented or tok.jwt_lifetime is None else tok.jwt_lifetime
+
+
+def margin(lifetime: int) -> float:
+    """Slack around a real expiry for clock skew and latency: 5 % of the lifetime, between 1 and 5 seconds."""
+    return min(5.0, max(1.0, lifetime * 0.05))
+
+
+@dataclass
+class RealWait:
+    """A vendor's token for a real-clock expiry test, and the probe made just before it expired."""
+
+    token: IssuedToken
+    lifetime: int
+    before: Response
+
+    @property
+    def after_deadline(self) -> float:
+        return self.token.issued_at + self.lifetime + margin(self.lifetime)
+
+    @classmethod
+    def start(cls, sessions: list[VendorSession]) -> dict[str, RealWait]:
+        """Issue every vendor's token at once, then probe each just before its expiry, earliest first."""
+        tokens = {s.vendor: s.issue() for s in sessions}
+        lifetimes = {s.vendor: expected_lifetime(s, tokens[s.vendor]) for s in sessions}
+        waits: dict[str, RealWait] = {}
+        for s in sorted(sessions, key=lambda s: tokens[s.vendor].issued_at + lifetimes[s.vendor]):
+            tok, life = tokens[s.vendor], lifetimes[s.vendor]
+            s.wait_until(tok.issued_at + life - margin(life))
+            waits[s.vendor] = cls(tok, life, s.probe(f"Bearer {tok.value}"))
+        return waits
