@@ -162,6 +162,9 @@ def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
         out += ["--seed", str(args.seed)]
     if args.workers:
         out += ["-n", str(args.workers)]
+    if len(paths) == 1:
+        # Without the contract tests, Schemathesis's and Hypothesis's pytest plugins only cost start-up time.
+        out += ["-p", "no:schemathesis", "-p", "no:hypothesispytest"]
     extra = [a for a in args.pytest_args if a != "--"]
     return out + extra
 
