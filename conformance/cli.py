@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
         report_cli.add_arguments(report)
     except ImportError:  # pragma: no cover
         pass
+    drift = sub.add_parser(
+        "drift", help="compare this run's fingerprint with a baseline; exit 4 on drift, alert a webhook if configured"
+    )
+    docs = sub.add_parser("docs-check", help="check that every claim's quote still appears in the vendor's doc")
+    try:
+        from conformance.drift import cli as drift_cli
+
+        drift_cli.add_arguments(drift, "drift")
+        drift_cli.add_arguments(docs, "docs-check")
+    except ImportError:  # pragma: no cover
+        pass
     return parser
 
 
@@ -87,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             from conformance.report import cli as report_cli
 
             return report_cli.run(args)
+        if args.command in ("drift", "docs-check"):
+            from conformance.drift import cli as drift_cli
+
+            return drift_cli.run(args)
     except (SuiteConfigError, specs.SpecError) as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -188,6 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         shutil.rmtree(results)
     results.mkdir(parents=True, exist_ok=True)
     (reports / "outcomes.json").unlink(missing_ok=True)
+    (reports / "fingerprint.json").unlink(missing_ok=True)
     shutil.rmtree(reports / "observations", ignore_errors=True)
     code = pytest.main(pytest_args_for(args, reports))
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
@@ -200,6 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_data = json.loads(outcomes_path.read_text(encoding="utf-8"))
     outcomes = run_data["results"]
     _write_metadata(args, results)
+    _write_fingerprint(reports)
     report_code = _build_reports(args, reports)
     result = exit_code_from(outcomes)
     counts = {
@@ -235,6 +252,15 @@ def _write_metadata(args: argparse.Namespace, results: Path) -> None:
         suite_version=__version__,
         spec_hashes={v: specs.spec_hash(v) for v in vendors},
     )
+
+
+def _write_fingerprint(reports: Path) -> None:
+    """reports/fingerprint.json for `conformance drift`; after the metadata, whose target it records."""
+    try:
+        from conformance.drift.fingerprint import write_fingerprint
+    except ImportError:  # pragma: no cover
+        return
+    write_fingerprint(reports)
 
 
 def _build_reports(args: argparse.Namespace, reports: Path) -> int:

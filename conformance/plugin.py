@@ -121,6 +121,8 @@ class TargetRuntime:
 
     def close(self) -> None:
         for s in self.sessions.values():
+            if not self.target.is_mock:
+                s.close_sessions()
             s.http.close()
         for server in self.servers.values():
             server.stop()

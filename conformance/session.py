@@ -42,6 +42,7 @@ class VendorSession:
     security_notes: list[str] = field(default_factory=list)
     lifetimes_seen: list[dict[str, Any]] = field(default_factory=list)
     token_requests: int = 0
+    sessions_opened: list[str] = field(default_factory=list)
     _token: IssuedToken | None = None
 
     def __post_init__(self) -> None:
@@ -176,9 +177,17 @@ class VendorSession:
     ) -> Response:
         spec = self.profile["issue"]
         self.token_requests += 1
-        return self.send_body(
+        resp = self.send_body(
             spec["method"], spec["path"], self.credential_body(overrides, fields), encoding or spec["encoding"]
         )
+        self._track_session(resp, spec["token_field"])
+        return resp
+
+    def _track_session(self, resp: Response, field: str) -> None:
+        """Remember tokens that opened a session, so they can be signed out when the run ends."""
+        body = resp.json_or_none() if 200 <= resp.status < 300 else None
+        if self.profile.get("signout") and isinstance(body, dict) and isinstance(body.get(field), str):
+            self.sessions_opened.append(body[field])
 
     def issue(self, *, fields: dict[str, str] | None = None) -> IssuedToken:
         """Obtain a new token with the configured credentials; the issuance itself must succeed."""
@@ -208,6 +217,20 @@ class VendorSession:
             tok = self._token = self.issue()
         return tok
 
+    def close_sessions(self) -> int:
+        """Sign out every session the suite opened (where the vendor has sign-out); returns how many succeeded."""
+        spec = self.profile.get("signout")
+        closed = 0
+        for value in self.sessions_opened if spec else []:
+            try:
+                resp = self.http.request(spec["method"], spec["path"], headers=bearer(value))
+            except InfrastructureError:
+                continue
+            # 401: already signed out (or expired) by a scenario; nothing left to close.
+            closed += 200 <= resp.status < 300
+        self.sessions_opened = []
+        return closed
+
     def forget_token(self) -> None:
         self._token = None
 
@@ -225,8 +248,13 @@ class VendorSession:
     def refresh(self, tok: IssuedToken) -> Response:
         spec = self.profile["refresh"]
         if spec["send"] == "bearer_access_token":
-            return self.http.request(spec["method"], spec["path"], headers=bearer(tok.value))
-        return self.send_body(spec["method"], spec["path"], {spec["field"]: tok.refresh_token or ""}, spec["encoding"])
+            resp = self.http.request(spec["method"], spec["path"], headers=bearer(tok.value))
+        else:
+            resp = self.send_body(
+                spec["method"], spec["path"], {spec["field"]: tok.refresh_token or ""}, spec["encoding"]
+            )
+        self._track_session(resp, spec["token_field"])
+        return resp
 
     def wait_until(self, deadline: float) -> None:
         """Sleep on the real clock until `deadline` (used only with --real-wait)."""

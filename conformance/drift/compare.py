@@ -32,6 +32,7 @@ NOTE_KINDS = (
     "claim-untested",
     "claim-newly-tested",
     "response-not-observed",
+    "response-newly-observed",
     "lifetime-not-observed",
     "spec-changed",
     "suite-changed",
@@ -176,16 +177,20 @@ def _headers(vendor: str, key: str, before: dict[str, list], after: dict[str, li
     return out
 
 
-def _responses(vendor: str, before: dict[str, dict], after: dict[str, dict], complete: bool) -> list[Change]:
+def _responses(
+    vendor: str, before: dict[str, dict], after: dict[str, dict], before_complete: bool, after_complete: bool
+) -> list[Change]:
     out: list[Change] = []
     for key in sorted(set(before) | set(after)):
         b, a = before.get(key), after.get(key)
         if b is None and a is not None:
+            # A baseline with broken tests may simply not have asked: then a "new" response is not proof of change.
+            kind = "response-added" if before_complete else "response-newly-observed"
             where = "documented in the spec" if a.get("in_spec") else "not in the spec"
-            out.append(Change(vendor, "response-added", key, "", None, "observed", where))
+            out.append(Change(vendor, kind, key, "", None, "observed", where))
         elif a is None and b is not None:
             # A response nobody asked for this time (a test stopped early or was broken) is not proof it is gone.
-            kind = "response-gone" if complete else "response-not-observed"
+            kind = "response-gone" if after_complete else "response-not-observed"
             out.append(Change(vendor, kind, key, "", "observed", None))
         elif a is not None and b is not None:
             out += _fields(vendor, key, b.get("schema"), a.get("schema"))
@@ -223,7 +228,7 @@ def _lifetimes(vendor: str, before: dict[str, dict], after: dict[str, dict]) -> 
 def compare(baseline: dict[str, Any], current: dict[str, Any]) -> DriftResult:
     """Classify every difference between two fingerprints (see DRIFT_KINDS and NOTE_KINDS)."""
     changes: list[Change] = []
-    if baseline.get("suite_version") != current.get("suite_version"):
+    if baseline.get("suite_version") and baseline.get("suite_version") != current.get("suite_version"):
         changes.append(
             Change(
                 RUN, "suite-changed", "suite version", "", baseline.get("suite_version"), current.get("suite_version")
@@ -237,8 +242,9 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> DriftResult:
             changes.append(Change(vendor, "not-compared", vendor, "", "in baseline", "not in this run"))
             continue
         status[vendor] = c.get("status", "ok")
-        if b is None:
-            changes.append(Change(vendor, "not-compared", vendor, "", "no baseline", "in this run", "--accept adds it"))
+        if b is None or b.get("status") == "unreachable":
+            before = "no baseline" if b is None else "unreachable in the baseline"
+            changes.append(Change(vendor, "not-compared", vendor, "", before, "in this run", "--accept adds it"))
             continue
         tests = c.get("tests", {})
         if status[vendor] == "unreachable":
@@ -262,8 +268,13 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> DriftResult:
         if b.get("spec_hash") != c.get("spec_hash"):
             changes.append(Change(vendor, "spec-changed", vendor, "spec hash", b.get("spec_hash"), c.get("spec_hash")))
         changes += _claims(vendor, b.get("claims", {}), c.get("claims", {}))
-        complete = status[vendor] == "ok" and b.get("status", "ok") == "ok"
-        changes += _responses(vendor, b.get("responses", {}), c.get("responses", {}), complete)
+        changes += _responses(
+            vendor,
+            b.get("responses", {}),
+            c.get("responses", {}),
+            b.get("status", "ok") == "ok",
+            status[vendor] == "ok",
+        )
         changes += _lifetimes(vendor, b.get("lifetimes", {}), c.get("lifetimes", {}))
     changes.sort(key=Change.sort_key)
     meta = ("format", "suite_version", "target")
@@ -276,10 +287,10 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> DriftResult:
 
 
 def accept(baseline: dict[str, Any] | None, current: dict[str, Any]) -> dict[str, Any]:
-    """The new baseline: this run's vendors replace theirs, except unreachable ones, which keep the old entry."""
+    """The new baseline: this run's vendors replace theirs; an unreachable vendor keeps its old entry, or gets none."""
     vendors = dict((baseline or {}).get("vendors", {}))
     for vendor, entry in current.get("vendors", {}).items():
-        if entry.get("status") == "unreachable" and vendor in vendors:
+        if entry.get("status") == "unreachable":
             continue  # an unreachable run says nothing about the vendor: keep what it last answered
         vendors[vendor] = entry
     return {**current, "vendors": {v: vendors[v] for v in sorted(vendors)}}

@@ -33,6 +33,7 @@ LABELS = {
     "claim-untested": "claim not tested this run",
     "claim-newly-tested": "claim newly tested",
     "response-not-observed": "response not observed this run",
+    "response-newly-observed": "response newly observed (the baseline had broken tests)",
     "lifetime-not-observed": "lifetime not observed this run",
     "spec-changed": "spec changed",
     "suite-changed": "suite changed",

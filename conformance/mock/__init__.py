@@ -13,6 +13,15 @@ from conformance.mock.faults import CATALOGUE, FAULTS, VENDORS, Fault, Policy
 from conformance.mock.server import MockServer, start_mocks
 
 __all__ = [
-    "CATALOGUE", "FAULTS", "VENDORS", "Clock", "Fault", "MockError", "MockServer", "MockState", "Policy",
-    "build_app", "start_mocks",
+    "CATALOGUE",
+    "FAULTS",
+    "VENDORS",
+    "Clock",
+    "Fault",
+    "MockError",
+    "MockServer",
+    "MockState",
+    "Policy",
+    "build_app",
+    "start_mocks",
 ]

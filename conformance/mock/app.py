@@ -38,8 +38,15 @@ class MockError(Exception):
 class Mock:
     """One vendor's mock at run time: its profile, state, fault policy and token minter."""
 
-    def __init__(self, vendor: str, *, fault_specs: Iterable[str] = (), lifetime: int | None = None,
-                 clock: str = "frozen", credentials: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        vendor: str,
+        *,
+        fault_specs: Iterable[str] = (),
+        lifetime: int | None = None,
+        clock: str = "frozen",
+        credentials: Mapping[str, str] | None = None,
+    ) -> None:
         if vendor not in faults.VENDORS:
             raise MockError(f"unknown vendor {vendor!r} (known: {', '.join(faults.VENDORS)})")
         self.vendor = vendor
@@ -107,7 +114,8 @@ class Mock:
         if status == 401 and policy.www_authenticate:
             coded = policy.invalid_token_error if reject.presented else policy.error_without_credentials
             headers["WWW-Authenticate"] = challenge(
-                self.vendor, "invalid_token" if coded else None, reject.description if coded else None)
+                self.vendor, "invalid_token" if coded else None, reject.description if coded else None
+            )
         if not policy.errors_json and reject.body is None:
             return PlainTextResponse(f"{status} {HTTPStatus(status).phrase}", status_code=status, headers=headers)
         if status == 401 and policy.echo_token and ctx is not None and ctx.presented:
@@ -157,8 +165,13 @@ class Ctx:
         except AuthProblem as problem:
             if values:
                 self.presented = values[-1]
-            raise Reject(401, "invalid_token" if problem.presented else "unauthorized", problem.description,
-                         cause="malformed" if problem.malformed else "missing", presented=problem.presented) from None
+            raise Reject(
+                401,
+                "invalid_token" if problem.presented else "unauthorized",
+                problem.description,
+                cause="malformed" if problem.malformed else "missing",
+                presented=problem.presented,
+            ) from None
         self.presented = token
         try:
             if token.startswith(API_KEY_PREFIX) and self.mock.profile.has("keys"):
@@ -247,16 +260,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-def build_app(vendor: str, *, faults: Iterable[str] = (), lifetime: int | None = None, clock: str = "frozen",
-              credentials: Mapping[str, str] | None = None) -> MockApp:
+def build_app(
+    vendor: str,
+    *,
+    faults: Iterable[str] = (),
+    lifetime: int | None = None,
+    clock: str = "frozen",
+    credentials: Mapping[str, str] | None = None,
+) -> MockApp:
     """The ASGI app of one vendor mock (its operations plus the /_mock/ control API)."""
 
     mock = Mock(vendor, fault_specs=faults, lifetime=lifetime, clock=clock, credentials=credentials)
     by_path: dict[str, dict[str, Handler]] = {}
     for path, methods, handler in mock.module.ROUTES:
         by_path.setdefault(path, {}).update(dict.fromkeys(methods, handler))
-    routes: list[Route | Mount] = [Route(path, operations(mock, handlers), methods=list(handlers))
-                                   for path, handlers in by_path.items()]
+    routes: list[Route | Mount] = [
+        Route(path, operations(mock, handlers), methods=list(handlers)) for path, handlers in by_path.items()
+    ]
     routes.append(Mount(CONTROL_PREFIX, routes=control.routes(mock)))
     inner = ExceptionMiddleware(Router(routes), handlers={HTTPException: _http_error})
     return MockApp(inner, mock)

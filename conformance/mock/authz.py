@@ -47,8 +47,9 @@ def parse_authorization(values: list[str], policy: Policy) -> str:
     if len(value) > MAX_AUTHORIZATION:
         raise AuthProblem("Authorization header too long", presented=bearerish, malformed=True)
     if not _PRINTABLE.fullmatch(value):
-        raise AuthProblem("Authorization header holds characters outside printable ASCII",
-                          presented=bearerish, malformed=True)
+        raise AuthProblem(
+            "Authorization header holds characters outside printable ASCII", presented=bearerish, malformed=True
+        )
     match = _CREDENTIALS.fullmatch(value)
     if match is None:
         if _SCHEME.fullmatch(value) and value.lower() == "bearer":

@@ -26,8 +26,16 @@ class Reject(Exception):
     (a presented token that does not authenticate), refresh, forbidden, not_found, sso.
     """
 
-    def __init__(self, status: int, error: str, description: str, *, cause: str,
-                 body: Mapping[str, Any] | None = None, presented: bool | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        description: str,
+        *,
+        cause: str,
+        body: Mapping[str, Any] | None = None,
+        presented: bool | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.error = error
@@ -117,8 +125,9 @@ async def form_body(request: Request, policy: Policy) -> dict[str, Any]:
 
 def _urlencoded(body: bytes) -> dict[str, Any]:
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict",
-                          max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS
+        )
     except (UnicodeDecodeError, ValueError):
         raise _bad("The form body is not valid urlencoded UTF-8") from None
     return _unique(pairs)
@@ -155,8 +164,9 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return fields
 
 
-def strings(data: Mapping[str, Any], names: tuple[str, ...], *, status: int = 400,
-            min_length: int = 0) -> tuple[str, ...]:
+def strings(
+    data: Mapping[str, Any], names: tuple[str, ...], *, status: int = 400, min_length: int = 0
+) -> tuple[str, ...]:
     """The named fields, each required to be a string of at least `min_length` characters."""
     values = []
     for name in names:

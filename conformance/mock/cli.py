@@ -16,16 +16,34 @@ from conformance.mock.server import MockServer, start_mocks
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # Values are checked in run(), so every usage error is one line and exit code 2.
-    parser.add_argument("--vendor", action="append", metavar="NAME|all",
-                        help=f"vendor to serve (repeatable; default all): {', '.join(VENDORS)}")
-    parser.add_argument("--port", default="0", metavar="N",
-                        help="port of the first vendor, the next ones count up (default: free ports)")
-    parser.add_argument("--fault", action="extend", nargs="+", default=[], metavar="NAME",
-                        help="fault to turn on (repeatable), e.g. never-expire or slow-responses=0.5; "
-                             "each vendor gets those that apply to it")
+    parser.add_argument(
+        "--vendor",
+        action="append",
+        metavar="NAME|all",
+        help=f"vendor to serve (repeatable; default all): {', '.join(VENDORS)}",
+    )
+    parser.add_argument(
+        "--port",
+        default="0",
+        metavar="N",
+        help="port of the first vendor, the next ones count up (default: free ports)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="fault to turn on (repeatable), e.g. never-expire or slow-responses=0.5; "
+        "each vendor gets those that apply to it",
+    )
     parser.add_argument("--lifetime", metavar="S", help="access-token lifetime in seconds for every vendor")
-    parser.add_argument("--clock", default="running", metavar="frozen|running",
-                        help="running follows real time (default); frozen moves only via /_mock/clock")
+    parser.add_argument(
+        "--clock",
+        default="running",
+        metavar="frozen|running",
+        help="running follows real time (default); frozen moves only via /_mock/clock",
+    )
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
 
 
@@ -76,23 +94,36 @@ def describe(servers: dict[str, MockServer], out: TextIO) -> None:
         for name, value in server.credentials.items():
             print(f"  {name} = {value}", file=out)
         if server.ca_path:
-            print(f"  TLS: self-signed; turn verification off (as the vendor doc says) or trust {server.ca_path}",
-                  file=out)
+            print(
+                f"  TLS: self-signed; turn verification off (as the vendor doc says) or trust {server.ca_path}",
+                file=out,
+            )
         faults = server.app.mock.state.faults
         if faults:
             print(f"  faults: {', '.join(faults)}", file=out)
     print("Control API under /_mock/ (reset, clock, faults, log). Ctrl-C to stop.", file=out)
 
 
-def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None,
-        stop: threading.Event | None = None) -> int:
+def run(
+    args: argparse.Namespace,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> int:
     """Serve until Ctrl-C (or SIGTERM, or `stop` is set): 0 on a clean stop, 2 on a usage error."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         vendors, port, lifetime = _validate(args)
-        servers = start_mocks(vendors, faults=args.fault or [], port=port, lifetime=lifetime, clock=args.clock,
-                              host=getattr(args, "host", "127.0.0.1"))
+        servers = start_mocks(
+            vendors,
+            faults=args.fault or [],
+            port=port,
+            lifetime=lifetime,
+            clock=args.clock,
+            host=getattr(args, "host", "127.0.0.1"),
+        )
     except (UsageError, MockError) as exc:
         print(f"conformance mock: {exc}", file=err)
         return 2

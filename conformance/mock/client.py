@@ -27,8 +27,9 @@ class MockClient:
     def close(self) -> None:
         self.session.close()
 
-    def request(self, method: str, path: str, *, token: str | None = None, authorization: str | None = None,
-                **kw: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, token: str | None = None, authorization: str | None = None, **kw: Any
+    ) -> requests.Response:
         headers = dict(kw.pop("headers", None) or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -53,8 +54,9 @@ class MockClient:
 
     def issue(self, *, encoding: str | None = None, **overrides: Any) -> requests.Response:
         spec = self.profile["issue"]
-        return self.send_body(spec["method"], spec["path"], self.credential_fields(**overrides),
-                              encoding or spec["encoding"])
+        return self.send_body(
+            spec["method"], spec["path"], self.credential_fields(**overrides), encoding or spec["encoding"]
+        )
 
     def issued(self, **overrides: Any) -> dict[str, Any]:
         response = self.issue(**overrides)
@@ -69,8 +71,9 @@ class MockClient:
         spec = self.profile["probe"]
         return self.request(spec["method"], spec["path"], token=token, authorization=authorization, **kw)
 
-    def raw(self, method: str, path: str, headers: list[tuple[str, bytes | str]], body: bytes | None = None
-            ) -> tuple[int, dict[str, str], bytes]:
+    def raw(
+        self, method: str, path: str, headers: list[tuple[str, bytes | str]], body: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         """A request with headers exactly as given (repeated, non-ASCII, tabs), past what requests allows."""
         host = "127.0.0.1" if self.server.host in ("0.0.0.0", "::") else self.server.host
         port = self.server.port

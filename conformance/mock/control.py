@@ -65,7 +65,7 @@ async def clock(mock: Mock, request: Request) -> Response:
         data = await bodies.json_body(request)
         if len(data) != 1 or not data.keys() <= {"advance", "set"}:
             raise _bad('send exactly one of {"advance": seconds} or {"set": epoch seconds}')
-        (op, value), = data.items()
+        ((op, value),) = data.items()
         if type(value) not in (int, float) or not math.isfinite(value) or abs(value) > 1e11:
             raise _bad(f"{op} must be a finite number of seconds")
         if op == "set" and value < 0:
@@ -87,7 +87,8 @@ async def faults_(mock: Mock, request: Request) -> Response:
             raise _bad(str(exc)) from None
     catalogue = [
         {"name": f.name, "description": f.description, "claims": list(f.claims), "kind": f.kind, "hook": f.hook}
-        for f in faults.CATALOGUE if mock.vendor in f.vendors
+        for f in faults.CATALOGUE
+        if mock.vendor in f.vendors
     ]
     return JSONResponse({"faults": list(mock.state.faults), "catalogue": catalogue})
 
@@ -108,14 +109,16 @@ async def issued(mock: Mock, request: Request) -> Response:
 
 async def info(mock: Mock, request: Request) -> Response:
     s = mock.state
-    return JSONResponse({
-        "vendor": mock.vendor,
-        "title": mock.profile.title,
-        "credentials": list(s.credentials),
-        "lifetimes": dict(s.lifetimes),
-        "faults": list(s.faults),
-        "clock": {"mode": s.clock.mode, "now": s.clock.now()},
-        "tls": mock.tls,
-        "requests": s.requests,
-        "internal_errors": s.internal_errors,
-    })
+    return JSONResponse(
+        {
+            "vendor": mock.vendor,
+            "title": mock.profile.title,
+            "credentials": list(s.credentials),
+            "lifetimes": dict(s.lifetimes),
+            "faults": list(s.faults),
+            "clock": {"mode": s.clock.mode, "now": s.clock.now()},
+            "tls": mock.tls,
+            "requests": s.requests,
+            "internal_errors": s.internal_errors,
+        }
+    )

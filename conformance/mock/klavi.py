@@ -26,7 +26,8 @@ async def auth(ctx: Ctx) -> Response:
     if ctx.policy.check_credentials:
         access_key, secret_key = strings(data, ("accessKey", "secretKey"))
         matches = hmac.compare_digest(access_key.encode(), creds["access_key"].encode()) and hmac.compare_digest(
-            secret_key.encode(), creds["secret_key"].encode())
+            secret_key.encode(), creds["secret_key"].encode()
+        )
         if not matches:
             body = DOCUMENTED_401 if ctx.policy.documented_401_body else UNDOCUMENTED_401
             raise Reject(401, "Unauthorized", body["message"], cause="credentials", body=body)

@@ -25,7 +25,8 @@ async def get_access_token(ctx: Ctx) -> Response:
     if ctx.policy.check_credentials:
         username, password = strings(form, ("username", "password"), min_length=1)
         matches = hmac.compare_digest(username.encode(), creds["username"].encode()) and hmac.compare_digest(
-            password.encode(), creds["password"].encode())
+            password.encode(), creds["password"].encode()
+        )
         if not matches:
             raise Reject(401, "invalid_grant", "Invalid username or password", cause="credentials")
     access, lifetime = ctx.issue_access(USER_ID)

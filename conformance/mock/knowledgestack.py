@@ -23,8 +23,7 @@ INVALID = 422
 
 
 def users(credentials: dict[str, str]) -> list[User]:
-    return [User(MAIN_ID, credentials["email"]),
-            User(RESTRICTED_ID, credentials["restricted_email"], restricted=True)]
+    return [User(MAIN_ID, credentials["email"]), User(RESTRICTED_ID, credentials["restricted_email"], restricted=True)]
 
 
 def _same(a: str, b: str) -> bool:
@@ -77,8 +76,7 @@ async def sso_initiate(ctx: Ctx) -> Response:
         raise Reject(400, "invalid_request", "Unknown tenant or no identity provider configured", cause="sso")
     if not ctx.policy.sso_any_redirect and not _same(redirect_uri, creds["sso_redirect_uri"]):
         raise Reject(400, "invalid_request", "redirect_uri is not registered for this tenant", cause="sso")
-    query = urlencode({"client_id": f"mock-{tenant}", "redirect_uri": redirect_uri,
-                       "state": secrets.token_urlsafe(16)})
+    query = urlencode({"client_id": f"mock-{tenant}", "redirect_uri": redirect_uri, "state": secrets.token_urlsafe(16)})
     return ctx.ok({"redirect_url": f"{IDP_AUTHORIZE}?{query}"})
 
 

@@ -30,9 +30,17 @@ class MockServer:
     profile's mock credentials by name (the suite's canary credentials).
     """
 
-    def __init__(self, vendor: str, *, faults: Iterable[str] = (), lifetime: int | None = None,
-                 clock: str = "frozen", credentials: Mapping[str, str] | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        vendor: str,
+        *,
+        faults: Iterable[str] = (),
+        lifetime: int | None = None,
+        clock: str = "frozen",
+        credentials: Mapping[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.vendor = vendor
         self.app: MockApp = build_app(vendor, faults=faults, lifetime=lifetime, clock=clock, credentials=credentials)
         self.host = host
@@ -62,12 +70,23 @@ class MockServer:
         ssl: dict[str, Any] = {}
         if self.tls:
             ssl = self._certificate()
-        config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False, http="h11",
-                                ws="none", proxy_headers=False, server_header=False, date_header=True,
-                                timeout_graceful_shutdown=3, **ssl)
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_level="error",  # malformed requests are the point of some scenarios: no warning per request,
+            access_log=False,
+            http="h11",
+            ws="none",
+            proxy_headers=False,
+            server_header=False,
+            date_header=True,
+            timeout_graceful_shutdown=3,
+            **ssl,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"mock-{self.vendor}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"mock-{self.vendor}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not self._server.started:
@@ -178,8 +197,14 @@ class MockServer:
         return self.control("GET", "info")
 
 
-def start_mocks(vendors: Iterable[str], *, faults: Iterable[str] = (), port: int = 0,
-                credentials: Mapping[str, Mapping[str, str]] | None = None, **kw: Any) -> dict[str, MockServer]:
+def start_mocks(
+    vendors: Iterable[str],
+    *,
+    faults: Iterable[str] = (),
+    port: int = 0,
+    credentials: Mapping[str, Mapping[str, str]] | None = None,
+    **kw: Any,
+) -> dict[str, MockServer]:
     """Start one mock per vendor; each gets the faults that apply to it; a non-zero port counts up per vendor.
 
     `credentials` maps vendor -> {credential name: value}; `kw` (lifetime, clock, host) goes to every MockServer.
@@ -200,8 +225,9 @@ def start_mocks(vendors: Iterable[str], *, faults: Iterable[str] = (), port: int
     try:
         for i, vendor in enumerate(names):
             mine = [s for s in wanted if vendor in faults_mod.parse(s)[0].vendors]
-            servers[vendor] = MockServer(vendor, faults=mine, port=port + i if port else 0,
-                                         credentials=(credentials or {}).get(vendor), **kw).start()
+            servers[vendor] = MockServer(
+                vendor, faults=mine, port=port + i if port else 0, credentials=(credentials or {}).get(vendor), **kw
+            ).start()
     except BaseException:
         for server in servers.values():
             server.stop()

@@ -42,11 +42,17 @@ class Minter:
         self.state = state
         self._secret = secrets.token_bytes(32)
 
-    def issue(self, sub: str, typ: str, lifetime: int, *, iat: int | None = None, exp: int | None = None,
-              opaque: bool = False) -> str:
+    def issue(
+        self, sub: str, typ: str, lifetime: int, *, iat: int | None = None, exp: int | None = None, opaque: bool = False
+    ) -> str:
         iat = self.state.clock.now() if iat is None else iat
-        claims = {"sub": sub, "typ": typ, "iat": iat, "exp": iat + lifetime if exp is None else exp,
-                  "jti": secrets.token_hex(12)}
+        claims = {
+            "sub": sub,
+            "typ": typ,
+            "iat": iat,
+            "exp": iat + lifetime if exp is None else exp,
+            "jti": secrets.token_hex(12),
+        }
         if opaque:
             token = "at_" + secrets.token_urlsafe(32)
             self.state.opaque[token] = claims
@@ -75,8 +81,12 @@ class Minter:
                 claims = jwt.decode(token, options={"verify_signature": False})
             else:
                 # Expiry is judged against the mock clock below, never PyJWT's real-time check.
-                claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM],
-                                    options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+                claims = jwt.decode(
+                    token,
+                    self._secret,
+                    algorithms=[ALGORITHM],
+                    options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+                )
         except jwt.InvalidAlgorithmError:
             raise InvalidToken("The token's algorithm is not accepted") from None
         except jwt.InvalidSignatureError:
@@ -121,8 +131,9 @@ def verify_api_key(state: MockState, secret: str, policy: Policy) -> Principal:
 
 def new_api_key(state: MockState, name: str, owner: str) -> ApiKey:
     now = state.clock.now()
-    key = ApiKey(id="key_" + _ulid(now), name=name, secret=API_KEY_PREFIX + secrets.token_urlsafe(32),
-                 owner=owner, created=now)
+    key = ApiKey(
+        id="key_" + _ulid(now), name=name, secret=API_KEY_PREFIX + secrets.token_urlsafe(32), owner=owner, created=now
+    )
     state.api_keys[key.id] = key
     state.issued.append(key.secret)
     return key
