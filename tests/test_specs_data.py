@@ -190,3 +190,32 @@ def test_authorization_matrix_has_the_required_variants() -> None:
     for r in rows.values():
         assert all(ch in CHECKS for ch in r["checks"]), r["id"]
         assert ("header" in r) != ("headers" in r), f"{r['id']}: exactly one of header/headers"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Refuses duplicate mapping keys, which plain YAML loading silently collapses."""
+
+
+def _no_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+    dupes = {k for k in keys if keys.count(k) > 1}
+    if dupes:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"duplicate keys {sorted(map(str, dupes))}", node.start_mark
+        )
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p.relative_to(specs.SPECS_DIR).as_posix() for p in specs.SPECS_DIR.rglob("*.yaml"))
+)
+def test_no_duplicate_keys_in_spec_data(path: str) -> None:
+    yaml.load((specs.SPECS_DIR / path).read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+
+
+def test_duplicate_key_check_can_fail() -> None:
+    with pytest.raises(yaml.constructor.ConstructorError, match="duplicate keys"):
+        yaml.load("a: 1\na: 2\n", Loader=_StrictLoader)  # noqa: S506
