@@ -1,0 +1,97 @@
+"""Measures the suite's speed side by side: main-job wall time, budgets, xdist, request rate vs a raw loop.
+
+Run from the project root:  python benchmarks/bench_suite.py [--runs 3]
+Prints a Markdown table (medians of --runs whole-process runs); the README quotes its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())", "run"]
+
+
+def run_suite(*args: str) -> dict[str, float]:
+    """One whole-process `conformance run`; wall time, test-session time and requests sent."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        proc = subprocess.run([*CLI, "--reports", tmp, *args], cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark run failed ({proc.returncode}): {proc.stdout[-500:]}{proc.stderr[-500:]}")
+        data = json.loads((Path(tmp) / "outcomes.json").read_text())
+        suite = ET.parse(Path(tmp) / "junit.xml").getroot().find("testsuite")
+        traffic = data.get("traffic", {})
+        return {
+            "wall": wall,
+            "session": float(suite.get("time")),
+            "requests": sum(t["requests"] for t in traffic.values()),
+            "token_requests": max((t["token_requests"] for t in traffic.values()), default=0),
+            "tests": int(suite.get("tests")),
+        }
+
+
+def raw_loop_rate(seconds: float = 3.0) -> float:
+    """Requests per second of a plain requests.Session loop against the same mock and probe."""
+    from conformance.mock.server import MockServer
+
+    with MockServer("opsnow") as server:
+        session = requests.Session()
+        creds = server.credentials
+        token = session.post(server.base_url + "/platform/v2/identity/api-keys/token", json={"apiKey": creds["api_key"]},
+                             timeout=5).json()["accessToken"]
+        headers = {"Authorization": f"Bearer {token}"}
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            session.get(server.base_url + "/platform/v2/identity/users/me", headers=headers, timeout=5)
+            n += 1
+        return n / (time.perf_counter() - start)
+
+
+def median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    rows = []
+    cases = [
+        ("main job: all vendors, dev budget, report", []),
+        ("scenarios only, one process (no report)", ["--no-html", "--no-contract"]),
+        ("scenarios only, -n 2 (no report)", ["--no-html", "--no-contract", "-n", "2"]),
+        ("ci budget, with report", ["--budget", "ci"]),
+    ]
+    results = {}
+    for label, extra in cases:
+        runs = [run_suite(*extra) for _ in range(args.runs)]
+        results[label] = runs
+        rows.append((label, f"{median(runs, 'wall'):.1f} s", f"{median(runs, 'session'):.1f} s",
+                     f"{int(median(runs, 'tests'))}", f"{int(median(runs, 'requests'))}"))
+    raw = statistics.median(raw_loop_rate() for _ in range(args.runs))
+    scen = results["scenarios only, one process (no report)"]
+    scen_rate = median(scen, "requests") / median(scen, "session")
+    print("| case | wall (median) | pytest session | tests | requests |")
+    print("|---|---:|---:|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+    print(f"- raw requests.Session loop against the same mock: {raw:.0f} req/s")
+    print(f"- hand-written scenarios (requests / session time): {scen_rate:.0f} req/s = {100 * scen_rate / raw:.0f} % of raw")
+    print(f"- most token-endpoint calls to one vendor in a run: {int(median(scen, 'token_requests'))}")
+
+
+if __name__ == "__main__":
+    main()
