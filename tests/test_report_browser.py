@@ -100,3 +100,25 @@ def test_screenshots_show_a_rendered_report(report):
         assert _png_size(path) == (1400, 1000)
         # A blank page compresses to a few kilobytes; a rendered report with text and charts does not.
         assert path.stat().st_size > 30_000
+
+
+def test_a_real_suite_run_renders_its_failing_claim(tmp_path):
+    """The same checks on the results of a real `conformance run` with a fault, not on sample results."""
+    import sys
+
+    reports = tmp_path / "reports"
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())", "run",
+         "--vendor", "klavi", "--mock-fault", "never-expire", "--no-contract", "--reports", str(reports)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    index = reports / "allure-report" / "index.html"
+    by_id = json.loads((index.parent / "test-results.json").read_text())["byId"]
+    failing = next(tid for tid, t in by_id.items() if t["name"].startswith("test_token_expires_after_its_lifetime"))
+    text = visible_text(chromium(f"{index.as_uri()}#{failing}", tmp_path / "profile", "--dump-dom"))
+    assert "KLAVI-AUTH-008" in text
+    assert '"description" "token validity duration, default 1800 seconds"' in text  # the claim's quote
+    assert re.search(r"exchange \d+: GET /monitor/v1/reports -> 200", text)  # the attached exchange
+    assert "Category: Vendor non-conformance" in text
+    assert "Klavi" in text
