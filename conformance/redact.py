@@ -37,8 +37,8 @@ class Redactor:
         with self._lock:
             if secret not in self._secrets:
                 self._secrets.add(secret)
-                ordered = sorted(self._secrets, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+                # Compiled on next use: recompiling per new secret made long runs quadratic.
+                self._pattern = None
 
     def learn_from_json(self, data: Any) -> None:
         """Register the values of secret-named fields found in a decoded JSON document."""
@@ -52,9 +52,17 @@ class Redactor:
             for item in data:
                 self.learn_from_json(item)
 
+    def _compiled(self) -> re.Pattern[str] | None:
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                ordered = sorted(self._secrets, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            return self._pattern
+
     def text(self, value: str) -> str:
-        if self._pattern is not None:
-            value = self._pattern.sub(MASK, value)
+        pattern = self._compiled()
+        if pattern is not None:
+            value = pattern.sub(MASK, value)
         return SECRET_SHAPES.sub(MASK, value)
 
     def authorization(self, value: str) -> str:

@@ -104,8 +104,6 @@ def test_contract_passes_on_every_faithful_mock(tmp_path: Path) -> None:
 CAUGHT = [
     ("auth-ignored", "knowledgestack", "test_operation[knowledgestack][GET /v1/users/me]", "ignored_auth",
      "KSTACK-AUTH-001"),
-    ("auth-ignored", "opsnow", "test_operation[opsnow][GET /platform/v2/identity/users/me]", "ignored_auth",
-     "OPSNOW-AUTH-001"),
     ("server-error-on-bad-input", "klavi", "test_operation[klavi][POST /monitor/v1/auth]", "not_a_server_error",
      "RFC9110-15.5-CLIENT-ERROR"),
     ("wrong-content-type", "opsnow", "test_operation[opsnow][POST /platform/v2/identity/api-keys/token]",

@@ -33,12 +33,43 @@ class Budget:
 
 BUDGETS: dict[str, Budget] = {
     # Local default: the whole contract part for every vendor in about ten seconds against the mocks.
-    "dev": Budget("dev", max_examples=8, coverage=False, stateful_scenarios=12, stateful_steps=6),
+    "dev": Budget("dev", max_examples=10, coverage=False, stateful_scenarios=15, stateful_steps=6),
     # Pull requests and the pre-release gate: every phase, a few minutes at most.
     "ci": Budget("ci", max_examples=50, coverage=True, stateful_scenarios=40, stateful_steps=10),
     # Nightly against sandboxes (within each vendor's request budget) or deep runs against the mocks.
     "nightly": Budget("nightly", max_examples=400, coverage=True, stateful_scenarios=200, stateful_steps=16),
 }
+
+
+# Rough costs measured against the mocks, in requests: the coverage phase of one operation, the examples phase and
+# the checks' probes, and each fuzzing example (a few need a token or a probe as well).
+COVERAGE_COST = 40
+FIXED_COST = 5
+EXAMPLE_COST = 1.5
+# Share of a vendor's request budget the contract part plans to use (the scenarios and token calls need the rest).
+CONTRACT_SHARE = 0.5
+
+
+def plan(level: str, request_budget: int | None, operations: int, links: bool) -> Budget:
+    """The level's budget, scaled down so that the contract part fits in a real target's request budget.
+
+    The request budget is also enforced request by request (what does not fit ends as `broken`, never sent);
+    planning keeps a nightly run against a sandbox from spending it all on the first operations.
+    """
+    base = BUDGETS[level]
+    if not request_budget:
+        return base
+    units = operations + (2 if links else 0)
+    per_unit = request_budget * CONTRACT_SHARE / max(units, 1)
+    coverage = base.coverage and per_unit >= 2 * COVERAGE_COST
+    room = per_unit - FIXED_COST - (COVERAGE_COST if coverage else 0)
+    max_examples = max(1, min(base.max_examples, int(room / EXAMPLE_COST)))
+    scenarios = max(1, min(base.stateful_scenarios, int(2 * per_unit / base.stateful_steps)))
+    if (max_examples, coverage, scenarios) == (base.max_examples, base.coverage, base.stateful_scenarios):
+        return base
+    return Budget(
+        f"{level} (scaled to {request_budget} requests)", max_examples, coverage, scenarios, base.stateful_steps
+    )
 
 
 def schemathesis_config(budget: Budget, seed: int) -> SchemathesisConfig:

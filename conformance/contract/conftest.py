@@ -18,17 +18,25 @@ from conformance.contract import failures, options, runtime, schemas
 from conformance.contract.budgets import RESPONSE_CHECKS
 from conformance.contract.items import ITEM_KEY, ItemInfo, label_allure
 from conformance.contract.runtime import VendorContract
-from conformance.failures import ConformanceFailure, InfrastructureError
+from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
 from conformance.plugin import CLAIMS_KEY, FAILED_CLAIMS_KEY
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    options.configure(config)
+    try:
+        options.configure(config)
+    except SuiteConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
     # Hypothesis keeps caches (and, unless disabled, example databases) in ./.hypothesis: keep the checkout clean.
     if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         from hypothesis.configuration import set_hypothesis_home_dir
 
         set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "auth-conformance-hypothesis")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    opts = options.current()
+    return f"contract: budget {opts.budget}, seed {opts.seed} (--seed {opts.seed} replays this run's cases)"
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,6 +60,7 @@ def contract_runtime(conformance_runtime: Any) -> Iterator[dict[str, VendorContr
     problems = [p for c in runtime.ACTIVE.values() for p in c.cleanup()]
     for c in runtime.ACTIVE.values():
         c.http.close()
+        c.probe_http.close()
     runtime.ACTIVE.clear()
     if problems:
         import warnings
@@ -67,7 +76,6 @@ def contract_operation(request: pytest.FixtureRequest, contract_runtime: dict[st
         raise RuntimeError("contract_operation is only for the Schemathesis operation tests")
     contract = runtime.get(info.vendor)
     role = contract.roles[info.label]
-    label_allure(contract, f"{info.label}", story=info.label)
     request.node.stash[CLAIMS_KEY] = failures.verified_claims(role, RESPONSE_CHECKS)
     reason = role.destructive_on(contract.options.is_mock)
     if reason:
@@ -86,6 +94,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     __tracebackhide__ = True
     info = pyfuncitem.stash.get(ITEM_KEY, None)
     converted: BaseException | None = None
+    if info is not None and info.label is not None and info.vendor in runtime.ACTIVE:
+        # allure-pytest names the result again when the call starts: the operation's title is set here.
+        claims = pyfuncitem.stash.get(CLAIMS_KEY, [])
+        label_allure(runtime.ACTIVE[info.vendor], info.label, story=info.label, claims=claims)
     try:
         result = yield
     except (OutcomeException, KeyboardInterrupt, SystemExit):
@@ -96,7 +108,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         if contract is None or info is None:
             raise
         converted = failures.convert(exc, contract, pyfuncitem.nodeid, info.label or "stateful links")
-        if converted is exc:
+        if converted is exc and not isinstance(exc, (ConformanceFailure, InfrastructureError)):
             raise
     if converted is not None:
         _report(pyfuncitem, converted, contract)
@@ -125,7 +137,12 @@ def _guard(item: pytest.Function, contract: VendorContract, label: str) -> None:
     __tracebackhide__ = True
     role = contract.roles.get(label)
     counter = contract.counters.get(label)
-    if role is None or not role.protected or counter is None or counter.calls == 0:
+    if role is None or counter is None or counter.calls == 0:
+        return
+    if role.issue and counter.succeeded == 0:
+        # The spec's example (with the target's credentials) should have been issued a token.
+        _report(item, failures.issuance_never_succeeded(contract, label, item.nodeid), contract)
+    if not role.protected:
         return
     if counter.authorized_2xx == 0 and counter.authorized_rejected == counter.authorized:
         failure = failures.auth_never_succeeded(contract, label, item.nodeid, contract.last_rejected.get(label))

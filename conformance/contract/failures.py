@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import requests
 from schemathesis.core.errors import AuthenticationError
 from schemathesis.core.failures import Failure, FailureGroup
-from schemathesis.openapi.checks import JsonSchemaError, MissingHeaders, UseAfterFree
+from schemathesis.openapi.checks import IgnoredAuth, JsonSchemaError, MissingHeaders, UseAfterFree
 
 from conformance import specs
+from conformance.contract.transport import OUTAGE_STATUSES, as_infrastructure
 from conformance.failures import ConformanceFailure, Finding, InfrastructureError
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ def suite_checks(role: Role | None, failure: Failure | None, check: str) -> list
     if check == "ignored_auth":
         return ["missing_token_rejected"] if role.protected else []
     if check == "content_type_conformance":
-        return ["issuance_content_type_json"] if role.issue or role.refresh else []
+        return ["issuance_content_type_json"] if role.issue else []
     if check == "response_schema_conformance":
         names = []
         if role.issue:
@@ -89,8 +91,8 @@ def suite_checks(role: Role | None, failure: Failure | None, check: str) -> list
         if failure is None or failure.title == DELETED_KEY_TITLE:
             return ["deleted_key_rejected"] if role.key_delete else []
         return []
-    if check == "bearer_token_accepted":
-        return ["bearer_token_accepted"]
+    if check in ("bearer_token_accepted", "issuance_succeeds"):
+        return [check]
     return []
 
 
@@ -156,11 +158,25 @@ def leaves(exc: BaseException) -> Iterator[BaseException]:
         yield exc
 
 
+def outage_status(failure: Failure) -> int | None:
+    """The status of a check's own probe when it was an outage (503 after retries): not the vendor's verdict."""
+    status = getattr(failure, "status_code", None)
+    if status is None and isinstance(failure, IgnoredAuth):
+        match = re.search(r"got `(\d{3})", _message(failure))
+        status = int(match.group(1)) if match else None
+    return status if status in OUTAGE_STATUSES else None
+
+
 def convert(exc: BaseException, contract: VendorContract, nodeid: str, label: str | None) -> BaseException:
     """What the contract test should raise instead of `exc`: a finding, an infrastructure problem, or `exc`."""
     found = list(leaves(exc))
-    failures = [f for f in found if isinstance(f, Failure)]
     infra = [f for f in found if isinstance(f, InfrastructureError)]
+    for f in found:
+        if isinstance(f, (requests.RequestException, ConnectionError)):
+            infra.append(as_infrastructure(contract.vendor, contract.target.base_url, f))
+        elif isinstance(f, Failure) and (status := outage_status(f)) is not None:
+            infra.append(InfrastructureError(f"{contract.vendor}: a {check_name(f)} probe answered {status}"))
+    failures = [f for f in found if isinstance(f, Failure) and outage_status(f) is None]
     if failures:
         return from_failures(failures, contract, nodeid, label, infra)
     conformance = [f for f in found if isinstance(f, ConformanceFailure)]
@@ -182,9 +198,10 @@ def from_failures(
     redact = Redaction(contract)
     findings: list[Finding] = []
     blocks: list[str] = []
-    examples: list[str] = []
+    examples: dict[int, tuple[Context, list[str]]] = {}
     seen: set[tuple[str, str]] = set()
-    for failure in failures:
+    # Schemathesis collects a response's failures in a set: order them, so one seed gives one text.
+    for failure in sorted(failures, key=lambda f: (f.code, check_name(f), _message(f))):
         ctx = context_of(failure)
         op_label = ctx.case.operation.label if ctx else (failure.operation or label or "")
         role = contract.roles.get(op_label)
@@ -204,7 +221,8 @@ def from_failures(
             block.append(f'    {claim.id} ({claim.kind}; {claim.source}): "{claim.quote}"')
         blocks.append("\n".join(block))
         if ctx is not None:
-            examples.append(redact(example_text(ctx, check, failure)))
+            examples.setdefault(id(ctx), (ctx, []))[1].append(check)
+    rendered = [redact(example_text(ctx, ", ".join(dict.fromkeys(names)))) for ctx, names in examples.values()]
     checks = ", ".join(dict.fromkeys(f.check for f in findings))
     ids = ", ".join(dict.fromkeys(c.id for f in findings for c in f.claims))
     headline = f"CONTRACT {contract.vendor} {label or ''}: {checks} failed".replace("  ", " ") + (
@@ -217,8 +235,8 @@ def from_failures(
         "Failures:",
         *blocks,
         "",
-        "Minimal failing example" + ("s" if len(examples) > 1 else "") + ":",
-        *(textwrap.indent(e, "  ") for e in examples),
+        "Minimal failing example" + ("s" if len(rendered) > 1 else "") + ":",
+        *(textwrap.indent(e, "  ") for e in rendered),
         "",
         "Reproduce this test:",
         "  " + redact(opts.reproduce(nodeid, contract.vendor)),
@@ -226,10 +244,10 @@ def from_failures(
     for problem in infra or []:
         lines += ["", f"Also seen (infrastructure, not a verdict): {redact(str(problem))}"]
     text = "\n".join(lines)
-    return ContractFailure(findings, redact(headline), text, "\n\n".join(examples))
+    return ContractFailure(findings, redact(headline), text, "\n\n".join(rendered))
 
 
-def example_text(ctx: Context, check: str, failure: Failure | None = None) -> str:
+def example_text(ctx: Context, check: str) -> str:
     """The request and response of a failing case, with every credential masked, and its curl line."""
     case, response = ctx.case, ctx.response
     req = response.request
@@ -273,7 +291,7 @@ class Redaction:
     """Masks every credential and token of the vendor, and every credential-bearing header, in a text."""
 
     def __init__(self, contract: VendorContract) -> None:
-        self.redactors = [contract.redactor, contract.session.redactor]
+        self.redactors = [contract.redactor()]
 
     def __call__(self, text: str) -> str:
         text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{FILTERED}", text)
@@ -328,6 +346,26 @@ def auth_never_succeeded(
     return ContractFailure([finding], headline, "\n".join(lines), example)
 
 
+def issuance_never_succeeded(contract: VendorContract, label: str, nodeid: str) -> ContractFailure:
+    """The token endpoint never answered 2xx, not even to the spec's example with the target's credentials."""
+    role = contract.roles.get(label)
+    claims = claims_of(role, None, "issuance_succeeds")
+    counter = contract.counters[label]
+    detail = (
+        f"none of the {counter.calls} call(s) of {label} succeeded, not even the spec's example sent with the "
+        "target's own credentials: the documented success response was never validated"
+    )
+    finding = Finding("issuance_succeeds", claims, "a token for valid credentials", "never issued", None, detail)
+    redact = Redaction(contract)
+    lines = [f"Vendor: {contract.profile.title} ({contract.vendor}) on target {contract.options.target}", "", detail]
+    lines += [f'  {c.id} ({c.kind}; {c.source}): "{c.quote}"' for c in claims]
+    lines += ["", "Reproduce this test:", "  " + redact(contract.options.reproduce(nodeid, contract.vendor))]
+    headline = f"CONTRACT {contract.vendor} {label}: the token endpoint never succeeded" + (
+        f" ({', '.join(c.id for c in claims)} not met)" if claims else ""
+    )
+    return ContractFailure([finding], headline, "\n".join(lines), "")
+
+
 __all__ = [
     "DELETED_KEY_TITLE",
     "Context",
@@ -337,5 +375,6 @@ __all__ = [
     "auth_never_succeeded",
     "broken_message",
     "convert",
+    "issuance_never_succeeded",
     "verified_claims",
 ]

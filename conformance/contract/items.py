@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import allure
 import pytest
 
+from conformance import specs
+
 if TYPE_CHECKING:
     from conformance.contract.runtime import VendorContract
 
@@ -23,7 +25,7 @@ class ItemInfo:
 ITEM_KEY = pytest.StashKey[ItemInfo]()
 
 
-def label_allure(contract: VendorContract, title: str, story: str) -> None:
+def label_allure(contract: VendorContract, title: str, story: str, claims: list[str] | tuple[str, ...] = ()) -> None:
     """Epic = vendor, feature = contract, story = operation; the operation is a parameter so entries stay apart."""
     allure.dynamic.epic(contract.profile.title)
     allure.dynamic.feature("contract")
@@ -36,3 +38,9 @@ def label_allure(contract: VendorContract, title: str, story: str) -> None:
     allure.dynamic.parameter("target", contract.options.target)
     allure.dynamic.parameter("budget", contract.options.budget, excluded=True)
     allure.dynamic.parameter("seed", str(contract.options.seed), excluded=True)
+    index = specs.claim_index()
+    for claim_id in claims:
+        claim = index.get(claim_id)
+        if claim is not None:
+            allure.dynamic.label("claim", claim.id)
+            allure.dynamic.link(claim.doc_url, name=f"{claim.id}: {claim.source}")

@@ -6,10 +6,12 @@ import hashlib
 import random
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conformance import config as suite_config
 from conformance import specs
+from conformance.failures import SuiteConfigError
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,8 @@ class Options:
     faults: tuple[str, ...] = ()
     lifetime: int | None = None
     config_path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Per vendor, the requests the target's configuration allows a run (real targets only; mocks have no limit).
+    request_budgets: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def is_mock(self) -> bool:
@@ -62,8 +65,17 @@ def configure(pytest_config: Any) -> Options:
         seed = int(hashlib.sha256(str(workerinput["testrunuid"]).encode()).hexdigest()[:8], 16)
     else:
         seed = random.SystemRandom().randrange(1, 2**31)
+    target = opt("target", default="mock") or "mock"
+    request_budgets: dict[str, int] = {}
+    if target != "mock":
+        config_path = opt("config", default=None)
+        try:
+            remote = suite_config.load_remote_target(target, list(vendors), Path(config_path) if config_path else None)
+            request_budgets = {v: t.request_budget for v, t in remote.vendors.items()}
+        except SuiteConfigError:
+            pass  # the plugin reports configuration errors (exit code 2) when the run starts
     _current = Options(
-        target=opt("target", default="mock") or "mock",
+        target=target,
         vendors=vendors,
         budget=opt("budget", default="dev") or "dev",
         seed=seed,
@@ -71,6 +83,7 @@ def configure(pytest_config: Any) -> Options:
         faults=tuple(opt("mock_fault", default=[]) or []),
         lifetime=opt("mock_lifetime", default=None),
         config_path=opt("config", default=None),
+        request_budgets=request_budgets,
     )
     return _current
 

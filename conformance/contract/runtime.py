@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from conformance.contract import checks as contract_checks
 from conformance.contract import schemas
 from conformance.contract.auth import SUITE_TOKEN, THROWAWAY_TOKEN
 from conformance.contract.failures import Context
 from conformance.contract.options import Options
 from conformance.contract.transport import OUTAGE_STATUSES, as_infrastructure, make_session
 from conformance.failures import ConformanceFailure, InfrastructureError
-from conformance.redact import Redactor
+from conformance.redact import SECRET_SHAPES, Redactor, is_secret_field
 
 if TYPE_CHECKING:
     from schemathesis import Case
@@ -37,9 +38,11 @@ class Counter:
     """Calls of one operation that carried the suite's token, and how the target answered them."""
 
     calls: int = 0
+    succeeded: int = 0  # 2xx answers, whoever sent them
     authorized: int = 0
     authorized_2xx: int = 0
     authorized_rejected: int = 0  # 401 or 403 to a call that carried the suite's valid token
+    shared_2xx: int = 0  # successes with the token every operation shares (not a sign-out's throwaway one)
 
 
 class VendorContract:
@@ -53,10 +56,12 @@ class VendorContract:
         self.profile = session.profile
         self.roles = schemas.roles(self.vendor)
         self.http = make_session(self.vendor, session.budget)
-        self.redactor = Redactor()
-        # Every configured credential is kept out of failure text, including user names and access-key ids.
-        for value in self.target.credentials.values():
-            self.redactor.add(value)
+        # For requests that must carry no credential of the run (Schemathesis's auth probes, deleted-key probes).
+        self.probe_http = make_session(self.vendor, session.budget)
+        # Values kept out of failure text: every configured credential (user names and access-key ids too) and
+        # secrets seen in responses. JWTs and API keys are masked by their shape; a Redactor is built per failure
+        # (recompiling one on every new token is quadratic over a fuzzing run).
+        self.secrets: set[str] = set(self.target.credentials.values())
         self.tokens: set[str] = set()
         self.throwaways: set[str] = set()
         self.token_independent: set[str] = set()
@@ -70,6 +75,9 @@ class VendorContract:
         self.created_keys: dict[str, str] = {}
         self.deleted_keys: set[str] = set()
         self.last_rejected: dict[str, Context] = {}
+        # Operations whose auth enforcement ignored_auth has confirmed in this run (it probes each once).
+        self.auth_enforced: set[str] = set()
+        self.checks = contract_checks.response_checks(self)
         self._lock = threading.Lock()
 
     # --- transport ----------------------------------------------------------------------------------------
@@ -143,8 +151,7 @@ class VendorContract:
             return None
         if value == THROWAWAY_TOKEN or value in self.throwaways:
             # Sign-out revokes what it is given: a fresh token each time, never the shared one.
-            token = self.fetch_token()
-            self.throwaways.add(token)
+            token = self.issue_throwaway()
         elif value == SUITE_TOKEN or value in self.tokens:
             token = self.current_token()
         else:
@@ -188,16 +195,54 @@ class VendorContract:
         self._lifetime = min(lifetimes)
         return tok.value
 
+    def issue_throwaway(self) -> str:
+        """A one-off token for an operation that revokes it (sign-out), issued like the session issues tokens."""
+        spec = self.profile["issue"]
+        body = self.session.credential_body()
+        if spec["encoding"] == "json":
+            payload: dict[str, Any] = {"json": body}
+        elif spec["encoding"] == "multipart":
+            payload = {"files": {k: (None, str(v)) for k, v in body.items()}}
+        else:
+            payload = {"data": body}
+        try:
+            answer = self.http.request(
+                spec["method"],
+                self.target.base_url + spec["path"],
+                verify=self.target.verify,
+                timeout=self.target.timeout,
+                **payload,
+            )
+        except (requests.RequestException, OSError) as exc:
+            raise as_infrastructure(self.vendor, self.target.base_url, exc) from None
+        try:
+            token = answer.json()[spec["token_field"]] if 200 <= answer.status_code < 300 else None
+        except (ValueError, KeyError, TypeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            # Let the session's issuance say what is wrong (a finding with claims, or an outage).
+            token = self.fetch_token()
+        self.remember_token(token)
+        with self._lock:
+            self.throwaways.add(token)
+        return token
+
     def remember_token(self, value: str) -> None:
         with self._lock:
             self.tokens.add(value)
-        self.redactor.add(value)
-        self.session.redactor.add(value)
+            if not SECRET_SHAPES.fullmatch(value):
+                self.secrets.add(value)
 
-    def carries_suite_token(self, response: Response) -> bool:
+    def redactor(self) -> Redactor:
+        """A redactor for one failure text: the vendor's credentials, tokens and every secret seen so far."""
+        with self._lock:
+            return Redactor(sorted(self.secrets))
+
+    def carries_suite_token(self, response: Response, *, throwaway: bool = False) -> bool:
+        """Whether the request carried a token the suite obtained (with `throwaway`: a sign-out's one-off token)."""
         header = response.request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        return scheme == "Bearer" and value in self.tokens
+        return scheme == "Bearer" and value in (self.throwaways if throwaway else self.tokens)
 
     # --- before and after each call -----------------------------------------------------------------------
 
@@ -233,15 +278,17 @@ class VendorContract:
             with contextlib.suppress(ValueError, UnicodeDecodeError):
                 data = json.loads(response.content)
         if data is not None:
-            self.redactor.learn_from_json(data)
-            self.session.redactor.learn_from_json(data)
+            self._collect_secrets(data)
         with self._lock:
             counter = self.counters.setdefault(label, Counter())
             counter.calls += 1
+            counter.succeeded += 200 <= response.status_code < 300
             if role is not None and role.protected and self.carries_suite_token(response):
                 counter.authorized += 1
                 if 200 <= response.status_code < 300:
                     counter.authorized_2xx += 1
+                    if not self.carries_suite_token(response, throwaway=True):
+                        counter.shared_2xx += 1
                 elif response.status_code in (401, 403):
                     counter.authorized_rejected += 1
                     self.last_rejected[label] = Context(self.vendor, case, response, self.target.base_url)
@@ -254,6 +301,19 @@ class VendorContract:
                     key_id = (case.path_parameters or {}).get(_path_param(role.path))
                     if isinstance(key_id, str):
                         self.deleted_keys.add(key_id)
+
+    def _collect_secrets(self, data: Any) -> None:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if isinstance(value, str) and is_secret_field(str(key)):
+                    if value and not SECRET_SHAPES.fullmatch(value):
+                        with self._lock:
+                            self.secrets.add(value)
+                else:
+                    self._collect_secrets(value)
+        elif isinstance(data, list):
+            for item in data:
+                self._collect_secrets(item)
 
     # --- end of run ---------------------------------------------------------------------------------------
 

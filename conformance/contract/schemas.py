@@ -9,9 +9,11 @@ from typing import Any
 
 import schemathesis
 from schemathesis.schemas import BaseSchema
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from conformance import specs
-from conformance.contract.budgets import BUDGETS, schemathesis_config
+from conformance.contract.budgets import Budget, plan, schemathesis_config
+from conformance.contract.options import Options
 
 VENDOR_KEY = "x-conformance-vendor"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -102,11 +104,29 @@ def has_links(vendor: str) -> bool:
     return False
 
 
-def load(vendor: str, budget: str, seed: int) -> BaseSchema:
+class ContractSchema(OpenApiSchema):
+    """An OpenAPI schema whose requests all go through the contract transport (budget, retries, Retry-After)."""
+
+    @property
+    def transport(self) -> Any:
+        from conformance.contract.transport import CONTRACT_TRANSPORT
+
+        return CONTRACT_TRANSPORT
+
+
+def budget_for(vendor: str, opts: Options) -> Budget:
+    """The run's budget level for one vendor, scaled to the target's request budget where it has one."""
+    return plan(opts.budget, opts.request_budgets.get(vendor), len(roles(vendor)), has_links(vendor))
+
+
+def load(vendor: str, budget: Budget, seed: int) -> BaseSchema:
     """A schema of the vendor's spec with an explicit configuration (the base URL is given per call)."""
     raw = copy.deepcopy(specs.load_openapi(vendor))
     raw[VENDOR_KEY] = vendor
-    return schemathesis.openapi.from_dict(raw, config=schemathesis_config(BUDGETS[budget], seed))
+    schema = schemathesis.openapi.from_dict(raw, config=schemathesis_config(budget, seed))
+    if type(schema) is OpenApiSchema:
+        schema.__class__ = ContractSchema  # clones keep the class, so every request of the run is covered
+    return schema
 
 
 def vendor_of(schema: BaseSchema) -> str:

@@ -10,7 +10,8 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.openapi.checks import UseAfterFree
 
 from conformance.contract import checks as contract_checks
-from conformance.contract.budgets import BUDGETS, STATEFUL_CHECKS, stateful_settings
+from conformance.contract import schemas
+from conformance.contract.budgets import STATEFUL_CHECKS, stateful_settings
 from conformance.contract.failures import DELETED_KEY_TITLE, Context, attach_context
 from conformance.contract.transport import as_infrastructure
 
@@ -31,7 +32,7 @@ def machine_for(schema: BaseSchema, contract: VendorContract) -> type:
         if signout:
             schema = schema.exclude(operation_id=signout)
     base = schema.as_state_machine()
-    checks = [*contract_checks.response_checks(), *contract_checks.named(STATEFUL_CHECKS), deleted_key_probe(contract)]
+    checks = [*contract.checks, *contract_checks.named(STATEFUL_CHECKS), deleted_key_probe(contract)]
 
     class ContractStateMachine(base):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
@@ -84,7 +85,7 @@ def run(schema: BaseSchema, contract: VendorContract) -> None:
     machine = machine_for(schema, contract)
     machine = hypothesis.seed(opts.seed)(machine)
     machine.rule_order_seed = opts.seed
-    machine.run(settings=stateful_settings(BUDGETS[opts.budget]))
+    machine.run(settings=stateful_settings(schemas.budget_for(contract.vendor, opts)))
 
 
 def deleted_key_probe(contract: VendorContract) -> Any:
@@ -105,7 +106,7 @@ def deleted_key_probe(contract: VendorContract) -> Any:
         probe = contract.target.probe or contract.profile["probe"]
         url = contract.target.base_url + probe["path"]
         try:
-            answer = contract.http.request(
+            answer = contract.probe_http.request(
                 probe["method"],
                 url,
                 headers={"Authorization": f"Bearer {secret}"},
@@ -114,6 +115,8 @@ def deleted_key_probe(contract: VendorContract) -> Any:
             )
         except requests.RequestException as exc:
             raise as_infrastructure(contract.vendor, contract.target.base_url, exc) from None
+        finally:
+            contract.probe_http.cookies.clear()
         if 200 <= answer.status_code < 300:
             free = f"{case.operation.method.upper()} {case.formatted_path}"
             usage = f"{probe['method']} {probe['path']} with the deleted key as the Bearer token"

@@ -6,11 +6,12 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from conformance.failures import InfrastructureError
 from conformance.http import OUTAGE_STATUSES, Budget, BudgetedRetry
 
-__all__ = ["OUTAGE_STATUSES", "BudgetedAdapter", "make_session", "as_infrastructure"]
+__all__ = ["OUTAGE_STATUSES", "BudgetedAdapter", "ContractTransport", "as_infrastructure", "make_session"]
 
 
 class BudgetedAdapter(HTTPAdapter):
@@ -59,3 +60,33 @@ def as_infrastructure(vendor: str, base_url: str, exc: BaseException) -> Infrast
     if isinstance(exc, requests.exceptions.SSLError):
         return InfrastructureError(f"{vendor}: TLS handshake with {base_url} failed: {first}")
     return InfrastructureError(f"{vendor}: cannot reach {base_url}: {first}")
+
+
+class ContractTransport(RequestsTransport):
+    """Schemathesis's requests transport, except that requests sent without a session use the vendor's probe session.
+
+    Schemathesis sends some checks' probes (ignored_auth: the same request without and with invalid credentials)
+    without the run's session, so that no session-held credential leaks into them. Those requests would bypass the
+    request budget, the retries and Retry-After: the vendor's probe session has all three, holds no credential and
+    forgets cookies after each request.
+    """
+
+    def send(self, case: Any, *, session: requests.Session | None = None, **kwargs: Any) -> Any:
+        if session is not None:
+            return super().send(case, session=session, **kwargs)
+        from conformance.contract import runtime, schemas
+
+        contract = runtime.ACTIVE.get(schemas.vendor_of(case.operation.schema))
+        if contract is None:
+            return super().send(case, **kwargs)
+        kwargs.setdefault("verify", contract.target.verify)
+        kwargs.setdefault("timeout", contract.target.timeout)
+        try:
+            return super().send(case, session=contract.probe_http, **kwargs)
+        finally:
+            contract.probe_http.cookies.clear()
+
+
+CONTRACT_TRANSPORT = ContractTransport()
+# The same serializers as Schemathesis's own requests transport (shared, so media types registered later count too).
+CONTRACT_TRANSPORT._serializers = REQUESTS_TRANSPORT._serializers
