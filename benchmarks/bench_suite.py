@@ -49,8 +49,9 @@ def raw_loop_rate(seconds: float = 3.0) -> float:
     with MockServer("opsnow") as server:
         session = requests.Session()
         creds = server.credentials
-        token = session.post(server.base_url + "/platform/v2/identity/api-keys/token", json={"apiKey": creds["api_key"]},
-                             timeout=5).json()["accessToken"]
+        token = session.post(
+            server.base_url + "/platform/v2/identity/api-keys/token", json={"apiKey": creds["api_key"]}, timeout=5
+        ).json()["accessToken"]
         headers = {"Authorization": f"Bearer {token}"}
         n, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
@@ -78,8 +79,15 @@ def main() -> None:
     for label, extra in cases:
         runs = [run_suite(*extra) for _ in range(args.runs)]
         results[label] = runs
-        rows.append((label, f"{median(runs, 'wall'):.1f} s", f"{median(runs, 'session'):.1f} s",
-                     f"{int(median(runs, 'tests'))}", f"{int(median(runs, 'requests'))}"))
+        rows.append(
+            (
+                label,
+                f"{median(runs, 'wall'):.1f} s",
+                f"{median(runs, 'session'):.1f} s",
+                f"{int(median(runs, 'tests'))}",
+                f"{int(median(runs, 'requests'))}",
+            )
+        )
     raw = statistics.median(raw_loop_rate() for _ in range(args.runs))
     scen = results["scenarios only, one process (no report)"]
     scen_rate = median(scen, "requests") / median(scen, "session")
@@ -89,7 +97,10 @@ def main() -> None:
         print("| " + " | ".join(row) + " |")
     print()
     print(f"- raw requests.Session loop against the same mock: {raw:.0f} req/s")
-    print(f"- hand-written scenarios (requests / session time): {scen_rate:.0f} req/s = {100 * scen_rate / raw:.0f} % of raw")
+    print(
+        f"- hand-written scenarios (requests / session time): {scen_rate:.0f} req/s"
+        f" = {100 * scen_rate / raw:.0f} % of raw"
+    )
     print(f"- most token-endpoint calls to one vendor in a run: {int(median(scen, 'token_requests'))}")
 
 

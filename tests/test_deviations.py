@@ -30,12 +30,31 @@ DEVIATIONS = """deviations:
 
 def run(specs_dir: Path, tmp_path: Path, *faults: str) -> dict[str, str]:
     out = tmp_path / "outcomes.json"
-    args = [sys.executable, "-m", "pytest", "conformance/scenarios/test_expiry.py", "-k", "expires_after", "-q",
-            "-p", "no:cacheprovider", "--vendor", "klavi", "--outcomes", str(out)]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "conformance/scenarios/test_expiry.py",
+        "-k",
+        "expires_after",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--vendor",
+        "klavi",
+        "--outcomes",
+        str(out),
+    ]
     for f in faults:
         args += ["--mock-fault", f]
-    subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                   env={**os.environ, "CONFORMANCE_SPECS_DIR": str(specs_dir)})
+    subprocess.run(
+        args,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CONFORMANCE_SPECS_DIR": str(specs_dir)},
+    )
     return {o["nodeid"].split("::")[-1]: o["outcome"] for o in json.loads(out.read_text())["results"]}
 
 

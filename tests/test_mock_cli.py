@@ -34,16 +34,19 @@ def busy_port() -> tuple[socket.socket, int]:
     return sock, sock.getsockname()[1]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--fault", "nope"], "unknown fault 'nope'"),
-    (["--vendor", "acme"], "unknown vendor 'acme'"),
-    (["--lifetime", "0"], "--lifetime must be a whole number"),
-    (["--lifetime", "abc"], "--lifetime must be a whole number"),
-    (["--port", "70000"], "--port must be a whole number"),
-    (["--clock", "paused"], "--clock must be one of frozen, running"),
-    (["--vendor", "klavi", "--fault", "multipart-rejected"], "applies to none of klavi"),
-    (["--fault", "slow-responses=fast"], "needs a number of seconds"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fault", "nope"], "unknown fault 'nope'"),
+        (["--vendor", "acme"], "unknown vendor 'acme'"),
+        (["--lifetime", "0"], "--lifetime must be a whole number"),
+        (["--lifetime", "abc"], "--lifetime must be a whole number"),
+        (["--port", "70000"], "--port must be a whole number"),
+        (["--clock", "paused"], "--clock must be one of frozen, running"),
+        (["--vendor", "klavi", "--fault", "multipart-rejected"], "applies to none of klavi"),
+        (["--fault", "slow-responses=fast"], "needs a number of seconds"),
+    ],
+)
 def test_usage_errors_are_one_line_and_exit_2(argv: list[str], message: str) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert cli.run(parse(*argv), out=out, err=err) == 2
@@ -66,8 +69,9 @@ def test_serves_until_stopped_and_counts_ports_up() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         base = probe.getsockname()[1]
-    args = parse("--vendor", "klavi", "--vendor", "opsnow", "--port", str(base), "--fault", "never-expire",
-                 "--lifetime", "60")
+    args = parse(
+        "--vendor", "klavi", "--vendor", "opsnow", "--port", str(base), "--fault", "never-expire", "--lifetime", "60"
+    )
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(cli.run(args, out=out, err=err, stop=stop)))
     thread.start()
@@ -91,16 +95,27 @@ def test_serves_until_stopped_and_counts_ports_up() -> None:
 
 def test_module_entry_point_reports_usage_errors_without_traceback() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    done = subprocess.run([sys.executable, "-m", "conformance.mock", "--fault", "nope"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.mock", "--fault", "nope"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "unknown fault 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_ctrl_c_exits_0_cleanly() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "conformance.mock", "--vendor", "klavi"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance.mock", "--vendor", "klavi"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         lines = []

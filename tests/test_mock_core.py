@@ -116,7 +116,8 @@ def test_grammar_faults_change_only_their_rule() -> None:
 def test_challenge_carries_error_only_when_given() -> None:
     assert challenge("klavi") == 'Bearer realm="klavi"'
     assert challenge("klavi", "invalid_token", 'The "token" expired\\') == (
-        'Bearer realm="klavi", error="invalid_token", error_description="The token expired"')
+        'Bearer realm="klavi", error="invalid_token", error_description="The token expired"'
+    )
 
 
 def test_catalogue_is_well_formed() -> None:
@@ -143,14 +144,17 @@ def test_faults_compose_and_take_parameters() -> None:
     assert faults.policy(["intermittent-503"]).unavailable_every == 2
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("nope", "unknown fault 'nope'"),
-    ("never-expire=3", "takes no value"),
-    ("rate-limit-429=0", "needs a count"),
-    ("rate-limit-429=x", "needs a count"),
-    ("slow-responses=nan", "number of seconds"),
-    ("slow-responses=-1", "number of seconds"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("nope", "unknown fault 'nope'"),
+        ("never-expire=3", "takes no value"),
+        ("rate-limit-429=0", "needs a count"),
+        ("rate-limit-429=x", "needs a count"),
+        ("slow-responses=nan", "number of seconds"),
+        ("slow-responses=-1", "number of seconds"),
+    ],
+)
 def test_bad_fault_specs_are_named(spec: str, message: str) -> None:
     with pytest.raises(faults.FaultError, match=message):
         faults.validate([spec], "klavi")
@@ -165,8 +169,15 @@ def test_fault_for_another_vendor_is_refused() -> None:
 def test_log_redaction_by_name_and_value() -> None:
     entry = {
         "request": {"headers": {"authorization": "Bearer abc.def.ghi"}, "body": {"password": "hunter2", "name": "x"}},
-        "response": {"body": {"access_token": "eyJa.eyJb.c", "note": "made with eyJa.eyJb.c and canary-secret",
-                              "id": "key_1", "key": "ks_live_abc", "expireIn": 1800}},
+        "response": {
+            "body": {
+                "access_token": "eyJa.eyJb.c",
+                "note": "made with eyJa.eyJb.c and canary-secret",
+                "id": "key_1",
+                "key": "ks_live_abc",
+                "expireIn": 1800,
+            }
+        },
     }
     out = _redacted(entry, ["canary-secret"])
     text = repr(out)

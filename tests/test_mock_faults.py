@@ -59,6 +59,7 @@ def json_or_none(response: requests.Response) -> object:
 
 # One probe per fault: True when the faulty behaviour is observed. Named after the fault it detects.
 
+
 def auth_ignored(c):
     return c.probe().status_code == 200
 
@@ -234,8 +235,11 @@ def malformed_authorization_accepted(c):
 
 def challenge_without_error(c):
     r = c.probe("not-a-valid-token")
-    return r.status_code == 401 and "www-authenticate" in r.headers and "invalid_token" not in r.headers[
-        "www-authenticate"]
+    return (
+        r.status_code == 401
+        and "www-authenticate" in r.headers
+        and "invalid_token" not in r.headers["www-authenticate"]
+    )
 
 
 def error_without_credentials(c):
@@ -245,8 +249,9 @@ def error_without_credentials(c):
 
 def errors_not_json(c):
     r = c.probe()
-    return 400 <= r.status_code < 500 and (not r.headers["content-type"].startswith("application/json")
-                                           or json_or_none(r) is None)
+    return 400 <= r.status_code < 500 and (
+        not r.headers["content-type"].startswith("application/json") or json_or_none(r) is None
+    )
 
 
 def valid_token_rejected(c):
@@ -312,17 +317,22 @@ def drop_connection(c):
     return False
 
 
-PROBES: dict[str, Callable[[MockClient], bool]] = {
-    name: globals()[name.replace("-", "_")] for name in FAULTS
-}
+PROBES: dict[str, Callable[[MockClient], bool]] = {name: globals()[name.replace("-", "_")] for name in FAULTS}
 CONFORMANCE = [f.name for f in CATALOGUE if f.kind == "conformance"]
 INFRASTRUCTURE = [f.name for f in CATALOGUE if f.kind == "infrastructure"]
 
 # Other probes a fault legitimately trips too: the behaviours overlap by nature, not by accident.
 OVERLAP = {
-    "auth-ignored": {"accept-other-scheme", "never-expire", "signature-not-checked", "alg-none-accepted",
-                     "refresh-token-as-bearer", "revoked-key-works", "signout-noop",
-                     "malformed-authorization-accepted"},
+    "auth-ignored": {
+        "accept-other-scheme",
+        "never-expire",
+        "signature-not-checked",
+        "alg-none-accepted",
+        "refresh-token-as-bearer",
+        "revoked-key-works",
+        "signout-noop",
+        "malformed-authorization-accepted",
+    },
     "server-error-on-bad-input": {"wrong-401-body"},
     "bad-credentials-accepted": {"wrong-401-body"},
     # A valid token that never works also fails every "this token should work" probe.
@@ -463,4 +473,8 @@ def test_faults_given_at_start_apply_per_vendor() -> None:
 def test_profiles_name_every_documented_lifetime() -> None:
     # wrong-lifetime's probe compares against these; a profile change must not silently blind it.
     assert {v: load_profile(v)["lifetimes"]["access"]["seconds"] for v in VENDORS} == {
-        "klearstack": 900, "klavi": 1800, "opsnow": 3600, "knowledgestack": 3600}
+        "klearstack": 900,
+        "klavi": 1800,
+        "opsnow": 3600,
+        "knowledgestack": 3600,
+    }

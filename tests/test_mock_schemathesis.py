@@ -33,8 +33,12 @@ _NEEDS_STATE = {
 
 def _schema(vendor: str):  # type: ignore[no-untyped-def]
     schema = schemathesis.openapi.from_path(SPECS_DIR / vendor / "openapi.yaml")
-    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                    max_examples=MAX_EXAMPLES, database="none", deterministic=True)
+    schema.config.generation.update(
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        max_examples=MAX_EXAMPLES,
+        database="none",
+        deterministic=True,
+    )
     schema.config.seed = SEED
     return schema
 
@@ -97,8 +101,13 @@ def _call(vendor: str, case) -> None:  # type: ignore[no-untyped-def]
     headers = _bearer(vendor, operation.get("operationId")) if _protected(vendor, operation) else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # KlearStack's doc says to turn TLS verification off; the suite complies
-        response = case.call_and_validate(base_url=server.base_url, headers=headers, session=_session(vendor),
-                                          verify=False, excluded_checks=_excluded(case))
+        response = case.call_and_validate(
+            base_url=server.base_url,
+            headers=headers,
+            session=_session(vendor),
+            verify=False,
+            excluded_checks=_excluded(case),
+        )
     _SEEN.setdefault((vendor, case.operation.label), set()).add(response.status_code)
 
 
@@ -117,16 +126,25 @@ def _state_machine(vendor: str, schema):  # type: ignore[no-untyped-def]
         def get_call_kwargs(self, case) -> dict:  # type: ignore[no-untyped-def]
             operation = case.operation.definition.raw
             headers = _bearer(vendor, operation.get("operationId")) if _protected(vendor, operation) else {}
-            return {"base_url": _SERVERS[vendor].base_url, "headers": headers, "session": _session(vendor),
-                    "verify": False}
+            return {
+                "base_url": _SERVERS[vendor].base_url,
+                "headers": headers,
+                "session": _session(vendor),
+                "verify": False,
+            }
 
         def after_call(self, response, case) -> None:  # type: ignore[no-untyped-def]
             super().after_call(response, case)
             _SEEN.setdefault((vendor, case.operation.label), set()).add(response.status_code)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
-            case.validate_response(response, additional_checks=additional_checks, excluded_checks=_excluded(case),
-                                   transport_kwargs=kwargs or None, recorder=self.recorder)
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=_excluded(case),
+                transport_kwargs=kwargs or None,
+                recorder=self.recorder,
+            )
 
     return Machine
 
@@ -163,11 +181,22 @@ def test_stateful_links(vendor: str) -> None:
     machine = _state_machine(vendor, {"klearstack": klearstack, "knowledgestack": knowledgestack}[vendor])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        machine.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, deadline=None,
-                                      database=None, derandomize=True,
-                                      suppress_health_check=list(HealthCheck), phases=[Phase.generate]))
-    unreached = [label for v, label in _NEEDS_STATE if v == vendor
-                 and not any(200 <= s < 300 for s in _SEEN.get((vendor, label), ()))]
+        machine.run(
+            settings=settings(
+                max_examples=STATEFUL_EXAMPLES,
+                stateful_step_count=6,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.generate],
+            )
+        )
+    unreached = [
+        label
+        for v, label in _NEEDS_STATE
+        if v == vendor and not any(200 <= s < 300 for s in _SEEN.get((vendor, label), ()))
+    ]
     assert not unreached, f"the stateful run never reached a 2xx of {unreached}"
 
 
@@ -188,8 +217,14 @@ def test_the_harness_reports_a_faulty_mock() -> None:
         operation = _schema("opsnow")["/platform/v2/identity/api-keys/token"]["POST"]
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=10, database=None, deadline=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+        @settings(
+            max_examples=10,
+            database=None,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+        )
         def run(case) -> None:  # type: ignore[no-untyped-def]
             case.call_and_validate(base_url=server.base_url)
 

@@ -223,8 +223,9 @@ def test_malformed_authorization_headers_get_401_never_5xx(mock, vendor: str) ->
     token = client.token()
     spec = client.profile["probe"]
     for lines, presented in BAD_HEADERS:
-        headers = [(n, v.replace(b"{}", token.encode()) if isinstance(v, bytes) else v.replace("{}", token))
-                   for n, v in lines]
+        headers = [
+            (n, v.replace(b"{}", token.encode()) if isinstance(v, bytes) else v.replace("{}", token)) for n, v in lines
+        ]
         status, response_headers, body = client.raw(spec["method"], spec["path"], headers)
         assert status == 401, (lines, status, body)
         assert json.loads(body)["error"]
@@ -289,8 +290,9 @@ def test_klearstack_pair_and_refresh(mock) -> None:
     assert refresh["typ"] == "refresh" and refresh["exp"] - refresh["iat"] >= 86400
     client.server.advance(600)
     for encoding in ("form", "multipart"):
-        response = client.send_body("POST", "/getaccesstokenfromrefreshtoken",
-                                    {"refresh_token": pair["refresh_token"]}, encoding)
+        response = client.send_body(
+            "POST", "/getaccesstokenfromrefreshtoken", {"refresh_token": pair["refresh_token"]}, encoding
+        )
         assert response.status_code == 200, response.text
         new = response.json()["access_token"]
         assert new != pair["access_token"]
@@ -328,17 +330,30 @@ def test_klearstack_reads_form_data_only(mock) -> None:
     assert client.issue(encoding="multipart").status_code == 200
     json_body = client.issue(encoding="json")
     assert json_body.status_code == 415 and json_body.json()["error"]
-    broken = client.request("POST", "/get_access_token", data=b"--x\r\nnonsense",
-                            headers={"Content-Type": "multipart/form-data; boundary=x"})
+    broken = client.request(
+        "POST",
+        "/get_access_token",
+        data=b"--x\r\nnonsense",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
     assert broken.status_code in (400, 401)
-    no_boundary = client.request("POST", "/get_access_token", data=b"a",
-                                 headers={"Content-Type": "multipart/form-data"})
+    no_boundary = client.request(
+        "POST", "/get_access_token", data=b"a", headers={"Content-Type": "multipart/form-data"}
+    )
     assert no_boundary.status_code == 400
-    not_utf8 = client.request("POST", "/get_access_token", data=b"username=%ff&password=x",
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    not_utf8 = client.request(
+        "POST",
+        "/get_access_token",
+        data=b"username=%ff&password=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert not_utf8.status_code == 400
-    twice = client.request("POST", "/get_access_token", data="username=a&username=b&password=c",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    twice = client.request(
+        "POST",
+        "/get_access_token",
+        data="username=a&username=b&password=c",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert twice.status_code == 400
     big = client.request("POST", "/get_access_token", data={"username": "u" * (1 << 20), "password": "p"})
     assert big.status_code == 413
@@ -413,8 +428,12 @@ def test_knowledgestack_restricted_user_gets_403_not_401(mock) -> None:
     viewer = ks_sign_in(client, restricted=True)
     assert client.probe(viewer).status_code == 200
     assert client.request("GET", "/v1/documents", token=viewer).status_code == 200
-    for method, path, body in [("GET", "/v1/api-keys", None), ("POST", "/v1/api-keys", {"name": "x"}),
-                               ("GET", f"/v1/api-keys/{key_id}", None), ("DELETE", f"/v1/api-keys/{key_id}", None)]:
+    for method, path, body in [
+        ("GET", "/v1/api-keys", None),
+        ("POST", "/v1/api-keys", {"name": "x"}),
+        ("GET", f"/v1/api-keys/{key_id}", None),
+        ("DELETE", f"/v1/api-keys/{key_id}", None),
+    ]:
         forbidden = client.request(method, path, token=viewer, json=body)
         assert forbidden.status_code == 403, (method, path)
         assert forbidden.json()["error"] == "insufficient_scope"
@@ -438,8 +457,9 @@ def test_knowledgestack_key_lifecycle(mock) -> None:
 
     listed = client.request("GET", "/v1/api-keys", token=key["key"])
     assert listed.status_code == 200
-    assert listed.json() == {"data": [{"id": key["id"], "name": key["name"], "created_at": stamp,
-                                       "prefix": key["key"][:12]}]}
+    assert listed.json() == {
+        "data": [{"id": key["id"], "name": key["name"], "created_at": stamp, "prefix": key["key"][:12]}]
+    }
     assert key["key"] not in listed.text
     one = client.request("GET", f"/v1/api-keys/{key['id']}", token=uat)
     assert one.status_code == 200 and "key" not in one.json() and key["key"] not in one.text
@@ -465,8 +485,12 @@ def test_knowledgestack_key_creation_validates_the_body(mock) -> None:
     uat = ks_sign_in(client)
     for body, status in [({}, 422), ({"name": ""}, 422), ({"name": 5}, 422)]:
         assert client.request("POST", "/v1/api-keys", token=uat, json=body).status_code == status
-    assert client.request("POST", "/v1/api-keys", token=uat, data=b"{", headers={"Content-Type": "application/json"}
-                          ).status_code == 400
+    assert (
+        client.request(
+            "POST", "/v1/api-keys", token=uat, data=b"{", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert client.request("POST", "/v1/api-keys", token=uat, data="name=x").status_code == 415
 
 
@@ -479,9 +503,11 @@ def test_knowledgestack_sso_only_for_registered_tenant_and_redirect(mock) -> Non
     url = response.json()["redirect_url"]
     assert url.startswith("https://idp.mock.test/authorize?client_id=")
     assert "redirect_uri=https%3A%2F%2Fyour-app.com%2Fauth%2Fcallback" in url and "&state=" in url
-    for bad in [{**good, "redirect_uri": "https://attacker.example/callback"},
-                {**good, "redirect_uri": good["redirect_uri"] + "/x"},
-                {**good, "tenant_id": "tenant_other"}]:
+    for bad in [
+        {**good, "redirect_uri": "https://attacker.example/callback"},
+        {**good, "redirect_uri": good["redirect_uri"] + "/x"},
+        {**good, "tenant_id": "tenant_other"},
+    ]:
         refused = client.request("POST", "/v1/auth/sso/initiate", json=bad)
         assert refused.status_code == 400 and "redirect_url" not in refused.json()
     assert client.request("POST", "/v1/auth/sso/initiate", json={"tenant_id": good["tenant_id"]}).status_code == 422
@@ -564,7 +590,8 @@ def test_log_and_issued_secrets(mock, vendor: str) -> None:
     log = client.server.log()
     text = json.dumps(log)
     assert [e["path"] for e in log][-3:] == [client.profile["issue"]["path"], client.profile["probe"]["path"]] * 1 + [
-        client.profile["probe"]["path"]]
+        client.profile["probe"]["path"]
+    ]
     secrets = [v for n, v in client.server.credentials.items() if client.profile["credentials"].get(n)]
     for secret in [*secrets, *[v for v in body.values() if isinstance(v, str)]]:
         assert secret not in text

@@ -262,9 +262,7 @@ def check_tags(spec: dict[str, Any]) -> list[str]:
         tags = operation.get("tags") or []
         if not tags:
             problems.append(f"{method.upper()} {path}: no tags")
-        problems += [
-            f"{method.upper()} {path}: tag {tag!r} not declared" for tag in tags if tag not in declared
-        ]
+        problems += [f"{method.upper()} {path}: tag {tag!r} not declared" for tag in tags if tag not in declared]
     return problems
 
 
@@ -279,9 +277,7 @@ def check_security(spec: dict[str, Any]) -> list[str]:
     for method, path, operation, _ in operations(spec):
         label = f"{method.upper()} {path}"
         for requirement in operation.get("security", spec.get("security", [])):
-            problems += [
-                f"{label}: unknown security scheme {name}" for name in requirement if name not in schemes
-            ]
+            problems += [f"{label}: unknown security scheme {name}" for name in requirement if name not in schemes]
         if not is_protected(spec, operation):
             continue
         protected += 1
@@ -290,15 +286,9 @@ def check_security(spec: dict[str, Any]) -> list[str]:
             problems.append(f"{label}: protected but declares no 401")
             continue
         response, _ = deref(spec, responses["401"], "")
-        headers = {
-            name.lower(): deref(spec, header, "")[0] for name, header in response.get("headers", {}).items()
-        }
+        headers = {name.lower(): deref(spec, header, "")[0] for name, header in response.get("headers", {}).items()}
         challenge = headers.get("www-authenticate")
-        if (
-            not challenge
-            or not challenge.get("required")
-            or challenge.get("schema", {}).get("type") != "string"
-        ):
+        if not challenge or not challenge.get("required") or challenge.get("schema", {}).get("type") != "string":
             problems.append(f"{label}: 401 lacks a required string WWW-Authenticate header")
         schema = response.get("content", {}).get("application/json", {}).get("schema")
         error_schema, _ = deref(spec, schema, "")
@@ -377,24 +367,17 @@ def check_examples(spec: dict[str, Any]) -> list[str]:
 
 def check_strict_schemas(spec: dict[str, Any], allowed: set[str]) -> list[str]:
     strict = {
-        pointer
-        for pointer, node in walk(spec)
-        if isinstance(node, dict) and node.get("additionalProperties") is False
+        pointer for pointer, node in walk(spec) if isinstance(node, dict) and node.get("additionalProperties") is False
     }
     return [
         f"{pointer}: additionalProperties false, but the doc does not show the whole object"
         for pointer in sorted(strict - allowed)
-    ] + [
-        f"{pointer}: expected to be closed with additionalProperties false"
-        for pointer in sorted(allowed - strict)
-    ]
+    ] + [f"{pointer}: expected to be closed with additionalProperties false" for pointer in sorted(allowed - strict)]
 
 
 def check_token_examples(spec: dict[str, Any], token_operations: dict[str, dict[str, str]]) -> list[str]:
     problems = []
-    by_id = {
-        operation.get("operationId"): (operation, pointer) for _, _, operation, pointer in operations(spec)
-    }
+    by_id = {operation.get("operationId"): (operation, pointer) for _, _, operation, pointer in operations(spec)}
     for op_id, credentials in token_operations.items():
         if op_id not in by_id:
             problems.append(f"{op_id}: no such operation")
@@ -405,16 +388,13 @@ def check_token_examples(spec: dict[str, Any], token_operations: dict[str, dict[
             problems.append(f"{op_id}: no request body")
             continue
         for media_type, media in body["content"].items():
-            values = [
-                deref(spec, example, "")[0].get("value") for example in media.get("examples", {}).values()
-            ]
+            values = [deref(spec, example, "")[0].get("value") for example in media.get("examples", {}).values()]
             if credentials not in values:
                 problems.append(f"{op_id} {media_type}: no request example with the mock credentials")
             validator = schema_validator(spec, f"{body_pointer}/content/{escape(media_type)}/schema")
             for value in values:
                 problems += [
-                    f"{op_id} {media_type}: example {value!r}: {e.message}"
-                    for e in validator.iter_errors(value)
+                    f"{op_id} {media_type}: example {value!r}: {e.message}" for e in validator.iter_errors(value)
                 ]
     return problems
 
@@ -428,9 +408,7 @@ def check_links(spec: dict[str, Any], expected: set[tuple[str, str, str]]) -> li
             for name, link in response.get("links", {}).items():
                 found.add((operation.get("operationId"), status, name))
                 if link.get("operationId") not in ids:
-                    problems.append(
-                        f"{operation.get('operationId')} {status} {name}: unknown target operation"
-                    )
+                    problems.append(f"{operation.get('operationId')} {status} {name}: unknown target operation")
     problems += [f"missing link {link}" for link in sorted(expected - found)]
     problems += [f"unexpected link {link}" for link in sorted(found - expected)]
     return problems
@@ -634,9 +612,7 @@ def test_checks_catch_broken_specs() -> None:
     assert check_tags(broken(ks, lambda s: at(s, users_me).update(tags=["Nope"])))
     assert check_security(broken(ks, lambda s: at(s, users_me)["responses"].pop("401")))
     assert check_security(broken(ks, lambda s: s["components"]["responses"]["Unauthorized"].pop("headers")))
-    assert check_assumptions(
-        broken(ks, lambda s: s["components"]["schemas"]["Error"].update({"x-assumption": " "}))
-    )
+    assert check_assumptions(broken(ks, lambda s: s["components"]["schemas"]["Error"].update({"x-assumption": " "})))
     assert check_documented(
         broken(ks, lambda s: at(s, ("paths", "/v1/api-keys/{api_key_id}", "get")).pop("x-assumption")),
         DOCUMENTED_OPERATIONS[ks],
@@ -645,17 +621,15 @@ def test_checks_catch_broken_specs() -> None:
     assert check_examples(
         broken(
             ks,
-            lambda s: s["components"]["schemas"]["SignInRequest"].update(
-                examples=[{"email": "user@example.com"}]
-            ),
+            lambda s: s["components"]["schemas"]["SignInRequest"].update(examples=[{"email": "user@example.com"}]),
         )
     )
     assert check_examples(
         broken(
             ks,
-            lambda s: at(s, ("paths", "/v1/api-keys", "post"))["responses"]["201"]["content"][
-                "application/json"
-            ]["examples"]["doc"]["value"].update(created_at="yesterday"),
+            lambda s: at(s, ("paths", "/v1/api-keys", "post"))["responses"]["201"]["content"]["application/json"][
+                "examples"
+            ]["doc"]["value"].update(created_at="yesterday"),
         )
     )
     assert check_strict_schemas(
@@ -665,27 +639,25 @@ def test_checks_catch_broken_specs() -> None:
     assert check_token_examples(
         broken(
             ks,
-            lambda s: at(s, ("paths", "/v1/auth/pw/signin", "post"))["requestBody"]["content"][
-                "application/json"
-            ]["examples"].pop("mock"),
+            lambda s: at(s, ("paths", "/v1/auth/pw/signin", "post"))["requestBody"]["content"]["application/json"][
+                "examples"
+            ].pop("mock"),
         ),
         TOKEN_OPERATIONS[ks],
     )
     assert check_links(
         broken(
             ks,
-            lambda s: at(s, ("paths", "/v1/api-keys/{api_key_id}", "delete"))["responses"]["204"].pop(
-                "links"
-            ),
+            lambda s: at(s, ("paths", "/v1/api-keys/{api_key_id}", "delete"))["responses"]["204"].pop("links"),
         ),
         EXPECTED_LINKS[ks],
     )
     assert check_token_examples(
         broken(
             "klearstack",
-            lambda s: s["paths"]["/get_access_token"]["post"]["requestBody"]["content"][
-                "multipart/form-data"
-            ].pop("examples"),
+            lambda s: s["paths"]["/get_access_token"]["post"]["requestBody"]["content"]["multipart/form-data"].pop(
+                "examples"
+            ),
         ),
         TOKEN_OPERATIONS["klearstack"],
     )

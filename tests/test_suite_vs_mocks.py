@@ -1,4 +1,4 @@
-"""The suite judged by the mocks: it passes on every faithful mock and, for every fault, fails naming that fault's claims."""
+"""The suite judged by the mocks: it passes on every faithful mock and, per fault, fails naming the fault's claims."""
 
 from __future__ import annotations
 
@@ -31,8 +31,17 @@ TOKEN_SHAPES = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0
 
 
 def run_suite(reports: Path, *args: str, html: bool = False) -> tuple[int, list[dict[str, Any]], str]:
-    cmd = [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())", "run",
-           "--reports", str(reports), "--no-contract", *([] if html else ["--no-html"]), *args]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from conformance.cli import main; sys.exit(main())",
+        "run",
+        "--reports",
+        str(reports),
+        "--no-contract",
+        *([] if html else ["--no-html"]),
+        *args,
+    ]
     env = {**os.environ, "CONFORMANCE_MOCK_CREDENTIALS": json.dumps(CANARY_SECRETS)}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     out = reports / "outcomes.json"
@@ -47,7 +56,8 @@ def assert_no_secrets(reports: Path, output: str) -> None:
     secrets = [s for creds in CANARY_SECRETS.values() for s in creds.values()]
     places = [("console output", output)] + [
         (str(p.relative_to(reports)), p.read_text(encoding="utf-8", errors="replace"))
-        for p in reports.rglob("*") if p.is_file()
+        for p in reports.rglob("*")
+        if p.is_file()
     ]
     leaks = [(where, s[:20]) for where, text in places for s in secrets if s in text]
     leaks += [(where, m[:12]) for where, text in places for m in TOKEN_SHAPES.findall(text)]
@@ -92,7 +102,9 @@ def test_each_fault_fails_the_run_naming_its_claims(tmp_path: Path, fault: str) 
 def test_infrastructure_faults_are_never_non_conformance(tmp_path: Path, fault: str) -> None:
     code, outcomes, output = run_suite(tmp_path, "--mock-fault", fault, "--vendor", "opsnow")
     assert outcomes, output[-2000:]
-    assert not by_outcome(outcomes, "failed", "warning", "error"), by_outcome(outcomes, "failed", "warning", "error")[:2]
+    assert not by_outcome(outcomes, "failed", "warning", "error"), by_outcome(outcomes, "failed", "warning", "error")[
+        :2
+    ]
     assert code in (0, 3), output[-2000:]
     if code == 3:
         assert by_outcome(outcomes, "broken")
@@ -112,7 +124,13 @@ def test_every_claim_served_by_a_mock_is_broken_by_some_fault() -> None:
 @pytest.mark.slow
 def test_leaky_faults_leak_nothing_into_any_artifact(tmp_path: Path) -> None:
     """Faults that echo tokens, leak keys and fail with 500s, composed, with the full HTML report built."""
-    faults = ["token-echo", "list-leaks-keys", "server-error-on-bad-input", "wrong-401-body", "bad-credentials-accepted"]
+    faults = [
+        "token-echo",
+        "list-leaks-keys",
+        "server-error-on-bad-input",
+        "wrong-401-body",
+        "bad-credentials-accepted",
+    ]
     code, outcomes, _ = run_suite(tmp_path, *[a for f in faults for a in ("--mock-fault", f)], html=True)
     assert code == 1 and by_outcome(outcomes, "failed")
     assert (tmp_path / "allure-report" / "index.html").is_file()

@@ -25,19 +25,45 @@ def klearstack() -> Iterator[MockServer]:
 
 
 def run_remote(tmp_path: Path, server: MockServer, verify: str | None) -> tuple[int, list[dict[str, Any]], str]:
-    lines = ["[targets.local.klearstack]", f'base_url = "{server.base_url}"',
-             'credentials = { username = { env = "KS_USER" }, password = { env = "KS_PASS" } }']
+    lines = [
+        "[targets.local.klearstack]",
+        f'base_url = "{server.base_url}"',
+        'credentials = { username = { env = "KS_USER" }, password = { env = "KS_PASS" } }',
+    ]
     if verify is not None:
         lines.append(f"verify = {verify}")
     cfg = tmp_path / "conformance.toml"
     cfg.write_text("\n".join(lines) + "\n")
     reports = tmp_path / "reports"
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())", "run", "--target",
-         "local", "--config", str(cfg), "--vendor", "klearstack", "--no-html", "--no-contract", "--reports", str(reports),
-         "--", "-k", "tls or valid_bearer or token_issued"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **ENV})
-    outcomes = json.loads((reports / "outcomes.json").read_text())["results"] if (reports / "outcomes.json").exists() else []
+        [
+            sys.executable,
+            "-c",
+            "import sys; from conformance.cli import main; sys.exit(main())",
+            "run",
+            "--target",
+            "local",
+            "--config",
+            str(cfg),
+            "--vendor",
+            "klearstack",
+            "--no-html",
+            "--no-contract",
+            "--reports",
+            str(reports),
+            "--",
+            "-k",
+            "tls or valid_bearer or token_issued",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **ENV},
+    )
+    outcomes = (
+        json.loads((reports / "outcomes.json").read_text())["results"] if (reports / "outcomes.json").exists() else []
+    )
     return proc.returncode, outcomes, proc.stdout + proc.stderr
 
 
