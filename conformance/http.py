@@ -80,6 +80,24 @@ class BudgetedRetry(Retry):
         return wait
 
 
+def retry_policy(budget: Budget) -> BudgetedRetry:
+    """The one retry policy: outages and rate limits retried with backoff, Retry-After honoured, within `budget`."""
+    return BudgetedRetry(
+        total=4,
+        connect=3,
+        read=1,
+        status=3,
+        backoff_factor=0.2,
+        backoff_max=2.0,
+        status_forcelist=sorted(OUTAGE_STATUSES),
+        # Outage statuses mean the request was not processed, so even POSTs are safe to repeat.
+        allowed_methods=None,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        budget=budget,
+    )
+
+
 @dataclass
 class Exchange:
     """One redacted request/response pair, ready to attach to a report."""
@@ -200,19 +218,7 @@ class HttpClient:
         self.redactor = redactor or Redactor()
         self.recorder = recorder or Recorder()
         self.session = requests.Session()
-        retry = BudgetedRetry(
-            total=4,
-            connect=3,
-            read=1,
-            status=3,
-            backoff_factor=0.2,
-            backoff_max=2.0,
-            status_forcelist=sorted(OUTAGE_STATUSES),
-            allowed_methods=None,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            budget=self.budget,
-        )
+        retry = retry_policy(self.budget)
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

@@ -9,7 +9,7 @@ from requests.adapters import HTTPAdapter
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from conformance.failures import InfrastructureError
-from conformance.http import OUTAGE_STATUSES, Budget, BudgetedRetry
+from conformance.http import OUTAGE_STATUSES, Budget, retry_policy
 
 __all__ = ["OUTAGE_STATUSES", "BudgetedAdapter", "ContractTransport", "as_infrastructure", "make_session"]
 
@@ -20,19 +20,7 @@ class BudgetedAdapter(HTTPAdapter):
     def __init__(self, vendor: str, budget: Budget) -> None:
         self.vendor = vendor
         self.budget = budget
-        retry = BudgetedRetry(
-            total=4,
-            connect=3,
-            read=1,
-            status=3,
-            backoff_factor=0.2,
-            backoff_max=2.0,
-            status_forcelist=sorted(OUTAGE_STATUSES),
-            allowed_methods=None,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            budget=budget,
-        )
+        retry = retry_policy(budget)
         super().__init__(max_retries=retry, pool_connections=4, pool_maxsize=4)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
