@@ -124,6 +124,11 @@ class TargetRuntime:
             if not self.target.is_mock:
                 s.close_sessions()
             s.http.close()
+        dump = os.environ.get("CONFORMANCE_MOCK_ISSUED_DUMP")
+        if dump and self.servers:
+            # For the secret-leak self-test only: every token and key the mocks issued, kept outside reports/.
+            issued = [secret for server in self.servers.values() for secret in server.issued()]
+            Path(dump).write_text(json.dumps(issued), encoding="utf-8")
         for server in self.servers.values():
             server.stop()
 

@@ -42,18 +42,25 @@ def run_suite(reports: Path, *args: str, html: bool = False) -> tuple[int, list[
         *([] if html else ["--no-html"]),
         *args,
     ]
-    env = {**os.environ, "CONFORMANCE_MOCK_CREDENTIALS": json.dumps(CANARY_SECRETS)}
+    issued_dump = reports.parent / f"{reports.name}-issued.json"
+    env = {
+        **os.environ,
+        "CONFORMANCE_MOCK_CREDENTIALS": json.dumps(CANARY_SECRETS),
+        "CONFORMANCE_MOCK_ISSUED_DUMP": str(issued_dump),
+    }
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     out = reports / "outcomes.json"
     outcomes = json.loads(out.read_text())["results"] if out.exists() else []
     output = proc.stdout + proc.stderr
-    assert_no_secrets(reports, output)
+    issued = json.loads(issued_dump.read_text()) if issued_dump.exists() else []
+    assert issued or not outcomes, "the mocks' issued tokens were not dumped"
+    assert_no_secrets(reports, output, issued)
     return proc.returncode, outcomes, output
 
 
-def assert_no_secrets(reports: Path, output: str) -> None:
-    """Search every artifact and the console output for canary credentials and issued tokens."""
-    secrets = [s for creds in CANARY_SECRETS.values() for s in creds.values()]
+def assert_no_secrets(reports: Path, output: str, issued: list[str]) -> None:
+    """Search every artifact and the console output for canary credentials and every token the mocks issued."""
+    secrets = [s for creds in CANARY_SECRETS.values() for s in creds.values()] + [t for t in issued if len(t) >= 12]
     places = [("console output", output)] + [
         (str(p.relative_to(reports)), p.read_text(encoding="utf-8", errors="replace"))
         for p in reports.rglob("*")
