@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _validate_run(args: argparse.Namespace) -> list[str]:
+def _validate_run(args: argparse.Namespace) -> dict[str, str]:
+    """Check the whole invocation before any test runs; return each selected vendor's base URL for the metadata."""
     vendors = config.select_vendors(args.vendor)
     for v in vendors:
         specs.load_profile(v)
@@ -131,8 +132,9 @@ def _validate_run(args: argparse.Namespace) -> list[str]:
     else:
         if args.mock_fault or args.mock_lifetime:
             raise SuiteConfigError("--mock-fault and --mock-lifetime apply only to --target mock")
-        config.load_remote_target(args.target, vendors, Path(args.config) if args.config else None)
-    return vendors
+        target = config.load_remote_target(args.target, vendors, Path(args.config) if args.config else None)
+        return {v: t.base_url for v, t in target.vendors.items()}
+    return {v: "embedded mock (loopback)" for v in vendors}
 
 
 def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
@@ -196,7 +198,7 @@ def exit_code_from(outcomes: list[dict]) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    _validate_run(args)
+    base_urls = _validate_run(args)
     reports = Path(args.reports)
     results = reports / "allure-results"
     if results.exists():
@@ -215,7 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     run_data = json.loads(outcomes_path.read_text(encoding="utf-8"))
     outcomes = run_data["results"]
-    _write_metadata(args, results)
+    _write_metadata(args, results, base_urls)
     _write_fingerprint(reports)
     report_code = _build_reports(args, reports)
     result = exit_code_from(outcomes)
@@ -232,18 +234,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return result if report_code == EXIT_OK else max(result, report_code)
 
 
-def _write_metadata(args: argparse.Namespace, results: Path) -> None:
+def _write_metadata(args: argparse.Namespace, results: Path, base_urls: dict[str, str]) -> None:
     try:
         from conformance.report.environment import write_environment
     except ImportError:
         return
-    vendors = config.select_vendors(args.vendor)
-    base_urls = {}
-    if args.target != "mock":
-        target = config.load_remote_target(args.target, vendors, Path(args.config) if args.config else None)
-        base_urls = {v: t.base_url for v, t in target.vendors.items()}
-    else:
-        base_urls = {v: "embedded mock (loopback)" for v in vendors}
+    vendors = list(base_urls)
     write_environment(
         results,
         target=args.target,

@@ -13,7 +13,7 @@ from conformance import specs
 from conformance.failures import SuiteConfigError
 
 DEFAULT_CONFIG = Path("conformance.toml")
-TARGET_KEYS = {"request_budget", "retry_budget", "max_retry_wait", "timeout", "vendors"} | set()
+TARGET_KEYS = {"request_budget", "retry_budget", "max_retry_wait", "timeout"}
 VENDOR_KEYS = {"base_url", "credentials", "verify", "lifetimes", "probe", "request_budget", "timeout"}
 BUILTIN_TARGETS = ("mock", "sandbox")
 

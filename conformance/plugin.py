@@ -194,16 +194,12 @@ def v(vendor_under_test: str, conformance_runtime: TargetRuntime, request: pytes
     if request.node.get_closest_marker("clock") and not session.movable_clock and not conformance_runtime.real_wait:
         pytest.skip(f"{vendor}: target {conformance_runtime.name!r} cannot move its clock; run with --real-wait")
     session.reset()
-    request.node.stash[SESSION_KEY] = session
     yield session
     leftovers = session.recorder.drain()
     for i, ex in enumerate(leftovers, 1):
         allure.attach(
             ex.render(), name=f"teardown exchange {i}: {ex.title()}", attachment_type=allure.attachment_type.TEXT
         )
-
-
-SESSION_KEY = pytest.StashKey[VendorSession]()
 
 
 def _claims_of(session: VendorSession) -> list[specs.Claim]:

@@ -145,6 +145,11 @@ class VendorSession:
         return int(self.target.lifetimes.get("access") or self.profile["lifetimes"]["access"]["seconds"])
 
     @property
+    def lifetime_documented(self) -> bool:
+        """The access lifetime is the docs' (or the target's configured) value, not an assumption."""
+        return self.profile["lifetimes"]["access"]["kind"] == "documented" or "access" in self.target.lifetimes
+
+    @property
     def refresh_lifetime_min(self) -> int | None:
         spec = self.profile["lifetimes"].get("refresh")
         return int(self.target.lifetimes.get("refresh") or spec["min_seconds"]) if spec else None
@@ -155,7 +160,7 @@ class VendorSession:
         fields = fields or self.profile["issue"]["fields"]
         body: dict[str, Any] = {f: self.target.credentials[c] for f, c in fields.items()}
         for k, val in (overrides or {}).items():
-            if val is _DROP:
+            if val is DROP:
                 body.pop(k, None)
             else:
                 body[k] = val
@@ -231,9 +236,6 @@ class VendorSession:
         self.sessions_opened = []
         return closed
 
-    def forget_token(self) -> None:
-        self._token = None
-
     def probe(self, authorization: str | None = None, *, headers: dict[str, str] | None = None) -> Response:
         spec = self.target.probe or self.profile["probe"]
         hdrs = dict(headers or {})
@@ -275,8 +277,7 @@ class _Drop:
         return "<field removed>"
 
 
-_DROP = _Drop()
-DROP = _DROP
+DROP = _Drop()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import jwt
 import pytest
 import requests
 
-from conformance.mock import CATALOGUE, FAULTS, VENDORS, MockServer, start_mocks
+from conformance.mock import CATALOGUE, FAULTS, VENDORS, start_mocks
 from conformance.mock.client import MockClient, claims
 from conformance.specs import load_profile
 
@@ -343,14 +343,6 @@ OVERLAP = {
 
 def probes_for(vendor: str) -> list[str]:
     return [name for name in CONFORMANCE if vendor in FAULTS[name].vendors]
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, MockServer]]:
-    running = start_mocks(VENDORS)
-    yield running
-    for server in running.values():
-        server.stop()
 
 
 @pytest.fixture

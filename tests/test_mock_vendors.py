@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import jwt
 import pytest
 
-from conformance.mock import VENDORS, MockServer, start_mocks
+from conformance.mock import VENDORS, MockServer
 from conformance.mock.client import MockClient, claims
 from conformance.specs import load_profile
 
@@ -20,14 +20,6 @@ JSON_VENDORS = ("klavi", "opsnow", "knowledgestack")
 LIFETIME = {v: load_profile(v)["lifetimes"]["access"]["seconds"] for v in VENDORS}
 BAD_FIELD_STATUS = {"klearstack": 400, "klavi": 400, "opsnow": 400, "knowledgestack": 422}
 KLAVI_401 = {"statusCode": 401, "error": "Unauthorized", "message": "Invalid accessKey or secretKey"}
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, MockServer]]:
-    running = start_mocks(VENDORS)
-    yield running
-    for server in running.values():
-        server.stop()
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from conformance.session import IssuedToken, VendorSession
 
 def expected_lifetime(v: VendorSession, tok: IssuedToken) -> int:
     """The documented (or configured) lifetime; where the docs give none, the token's own exp - iat."""
-    documented = v.profile["lifetimes"]["access"]["kind"] == "documented" or "access" in v.target.lifetimes
-    return v.lifetime if documented or tok.jwt_lifetime is None else tok.jwt_lifetime
+    return v.lifetime if v.lifetime_documented or tok.jwt_lifetime is None else tok.jwt_lifetime
 
 
 def margin(lifetime: int) -> float:
