@@ -6,9 +6,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
-from conformance import jwtutil
+from conformance import jwtutil, specs
 from conformance.failures import InfrastructureError, Mismatch
 from conformance.http import Response
 
@@ -68,12 +66,10 @@ def issuance_content_type_json(v: VendorSession, resp: Response) -> None:
 
 @check
 def issuance_body_matches_schema(v: VendorSession, resp: Response, schema: dict[str, Any]) -> None:
-    body = resp.json_or_none()
-    try:
-        jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(map(str, exc.absolute_path)) or "(body)"
-        raise Mismatch("body valid against the spec's 200 schema", f"{where}: {exc.message}") from None
+    error = specs.schema_error(resp.json_or_none(), schema)
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "(body)"
+        raise Mismatch("body valid against the spec's 200 schema", f"{where}: {error.message}")
 
 
 @check

@@ -65,7 +65,11 @@ class Profile:
         return capability in self.data["capabilities"]
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: the specs are read at every start, ten times faster in C.
+_SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc,valid-type]
     """YAML as plain data: dates stay strings, as the JSON Schemas expect."""
 
 
@@ -101,12 +105,26 @@ def _schema(name: str) -> dict[str, Any]:
 
 def _validated(path: Path, schema: str) -> dict[str, Any]:
     data = _read_yaml(path)
-    try:
-        jsonschema.validate(data, _schema(schema))
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise SpecError(f"{_rel(path)} at {where}: {exc.message}") from None
+    error = schema_error(data, _schema(schema))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise SpecError(f"{_rel(path)} at {where}: {error.message}") from None
     return data
+
+
+_VALIDATORS: dict[str, Any] = {}
+
+
+def schema_error(instance: Any, schema: dict[str, Any]) -> jsonschema.ValidationError | None:
+    """The most relevant error of `instance` against `schema`, or None; each schema is checked and compiled once."""
+    key = json.dumps(schema, sort_keys=True, default=str)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        # jsonschema.validate re-checks the schema itself on every call, which cost more than the HTTP traffic.
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        validator = _VALIDATORS[key] = cls(schema, format_checker=jsonschema.FormatChecker())
+    return jsonschema.exceptions.best_match(validator.iter_errors(instance))
 
 
 def vendors() -> list[str]:
@@ -175,11 +193,14 @@ def load_openapi(vendor: str) -> dict[str, Any]:
 
 def load_deviations(vendor: str) -> list[dict[str, Any]]:
     """Known vendor deviations (expected failures), each with a claim, a check and a reason."""
-    path = SPECS_DIR / vendor / "deviations.yaml"
+    return _deviations_file(SPECS_DIR / vendor / "deviations.yaml")
+
+
+@functools.cache
+def _deviations_file(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    data = _validated(path, "deviations")
-    return data.get("deviations") or []
+    return _validated(path, "deviations").get("deviations") or []
 
 
 def spec_hash(vendor: str) -> str:
