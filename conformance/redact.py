@@ -16,6 +16,9 @@ NOT_SECRET_FIELD = re.compile(r"(?i)^(token_type|key_id|.*_id|id)$")
 SECRET_SHAPES = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*|ks_live_[A-Za-z0-9_-]+")
 
 
+_PENDING_LIMIT = 64
+
+
 def is_secret_field(name: str) -> bool:
     return bool(SECRET_FIELD.match(name)) and not NOT_SECRET_FIELD.match(name)
 
@@ -26,7 +29,10 @@ class Redactor:
     def __init__(self, secrets: list[str] | tuple[str, ...] = ()) -> None:
         self._secrets: set[str] = set()
         self._lock = threading.Lock()
+        # Secrets are folded into one compiled pattern in batches; the newest few are masked with str.replace.
+        # Recompiling per new secret cost more than the traffic it guarded (every test learns a new token).
         self._pattern: re.Pattern[str] | None = None
+        self._pending: tuple[str, ...] = ()
         for s in secrets:
             self.add(s)
 
@@ -35,10 +41,16 @@ class Redactor:
         if not secret or len(secret) < 4:
             return
         with self._lock:
-            if secret not in self._secrets:
-                self._secrets.add(secret)
-                # Compiled on next use: recompiling per new secret made long runs quadratic.
-                self._pattern = None
+            if secret in self._secrets:
+                return
+            self._secrets.add(secret)
+            if any(secret in known for known in self._secrets if known != secret):
+                # A longer secret must be masked before any part of it: fold everything into one ordered pattern.
+                self._pattern, self._pending = None, ()
+            else:
+                self._pending = tuple(sorted((*self._pending, secret), key=len, reverse=True))
+                if len(self._pending) > _PENDING_LIMIT:
+                    self._pattern, self._pending = None, ()
 
     def learn_from_json(self, data: Any) -> None:
         """Register the values of secret-named fields found in a decoded JSON document."""
@@ -52,15 +64,21 @@ class Redactor:
             for item in data:
                 self.learn_from_json(item)
 
-    def _compiled(self) -> re.Pattern[str] | None:
+    def _compiled(self) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
         with self._lock:
             if self._pattern is None and self._secrets:
-                ordered = sorted(self._secrets, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
-            return self._pattern
+                folded = self._secrets.difference(self._pending)
+                if folded:
+                    ordered = sorted(folded, key=len, reverse=True)
+                    self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            return self._pattern, self._pending
 
     def text(self, value: str) -> str:
-        pattern = self._compiled()
+        pattern, pending = self._compiled()
+        # Newest first: a new secret may contain an older one, never the reverse (add() folds that case).
+        for secret in pending:
+            if secret in value:
+                value = value.replace(secret, MASK)
         if pattern is not None:
             value = pattern.sub(MASK, value)
         return SECRET_SHAPES.sub(MASK, value)

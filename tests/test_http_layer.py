@@ -157,3 +157,18 @@ def test_form_and_json_bodies_are_masked_by_field_name() -> None:
         "application/json",
     )
     assert "k-0000000" not in out and "zzzzzz" not in out and '"token_type": "bearer"' in out and "key_1" in out
+
+
+def test_many_secrets_are_all_masked_whole_whatever_order_they_were_learned_in() -> None:
+    # Secrets are folded into a compiled pattern in batches; the newest are masked separately. A secret that is
+    # part of another must never leave a fragment of the longer one visible, whichever was learned first.
+    r = Redactor()
+    opaque = [f"opaque-token-{i:04d}-{'x' * (i % 7)}" for i in range(300)]
+    for secret in opaque:
+        r.add(secret)
+    r.add("opaque-token-0005-xxxxx-and-more")  # contains a folded secret: masked whole
+    r.add("token-0005")  # inside older (compiled) secrets: everything refolds, longest first
+    text = " | ".join([*opaque, "opaque-token-0005-xxxxx-and-more", "plain words"])
+    out = r.text(text)
+    assert out.count(MASK) == len(opaque) + 1
+    assert "opaque" not in out and "token-0" not in out and out.endswith("| plain words")
