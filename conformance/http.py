@@ -223,6 +223,12 @@ class HttpClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "auth-conformance-suite"
+        # The environment (proxies, CA bundle) is read once here, not on every request; .netrc is never read:
+        # it would add an Authorization header to the requests that must go without one.
+        env = self.session.merge_environment_settings(self.base_url, {}, None, verify, None)
+        self.session.trust_env = False
+        self.session.proxies.update(env["proxies"])
+        self.verify = env["verify"]
 
     def url(self, path: str) -> str:
         return self.base_url + path
