@@ -39,17 +39,18 @@ def _random_looking(run: str) -> bool:
     return bool(re.search(r"[a-z]", run) and re.search(r"[A-Z]", run) and len(re.findall(r"\d", run)) >= 3)
 
 
-def _secret_env_values() -> list[str]:
+def secret_env_values() -> list[str]:
+    """Values of secret-named environment variables (read the environment once per document, not per string)."""
     return [v for k, v in os.environ.items() if _SECRET_ENV_NAME.search(k) and len(v) >= 8]
 
 
-def looks_like_secret(value: str) -> bool:
+def looks_like_secret(value: str, env_secrets: list[str] | None = None) -> bool:
     """True when a value has the shape of a credential or holds the value of a secret-named env variable."""
     if any(p.search(value) for p in _SECRET_SHAPES):
         return True
     if any(_random_looking(m.group(0)) for m in _RANDOM_RUN.finditer(value)):
         return True
-    return any(secret in value for secret in _secret_env_values())
+    return any(secret in value for secret in (secret_env_values() if env_secrets is None else env_secrets))
 
 
 def sanitize_url(url: str) -> str:
