@@ -109,7 +109,13 @@ class TargetRuntime:
 
     def session(self, vendor: str) -> VendorSession:
         if vendor not in self.sessions:
-            self.sessions[vendor] = VendorSession(self.target.vendors[vendor], self.target.movable_clock, self.redactor)
+            server = self.servers.get(vendor)
+            self.sessions[vendor] = VendorSession(
+                self.target.vendors[vendor],
+                self.target.movable_clock,
+                self.redactor,
+                reset_in_process=server.reset_in_process if server is not None else None,
+            )
         return self.sessions[vendor]
 
     def traffic(self) -> dict[str, dict[str, int]]:
@@ -123,14 +129,15 @@ class TargetRuntime:
         for s in self.sessions.values():
             if not self.target.is_mock:
                 s.close_sessions()
-            s.http.close()
+            s.close()
         dump = os.environ.get("CONFORMANCE_MOCK_ISSUED_DUMP")
         if dump and self.servers:
             # For the secret-leak self-test only: every token and key the mocks issued, kept outside reports/.
             issued = [secret for server in self.servers.values() for secret in server.issued()]
             Path(dump).write_text(json.dumps(issued), encoding="utf-8")
-        for server in self.servers.values():
-            server.stop()
+        from conformance.mock.server import stop_mocks
+
+        stop_mocks(self.servers.values())
 
 
 def _canary_credentials(vendors: list[str]) -> dict[str, dict[str, str]] | None:
@@ -238,9 +245,12 @@ def _attach(session: VendorSession, item: pytest.Item) -> None:
     exchanges = session.recorder.drain()
     _observe(item, session, exchanges)
     for i, ex in enumerate(exchanges, 1):
-        allure.attach(ex.render(), name=f"exchange {i}: {ex.title()}", attachment_type=allure.attachment_type.TEXT)
-    if exchanges:
-        allure.attach("\n".join(ex.curl for ex in exchanges), name="curl", attachment_type=allure.attachment_type.TEXT)
+        # The curl line travels inside its exchange: one file per exchange, not one more per test.
+        allure.attach(
+            f"{ex.render()}\n\n# reproduce:\n{ex.curl}",
+            name=f"exchange {i}: {ex.title()}",
+            attachment_type=allure.attachment_type.TEXT,
+        )
 
 
 def _deviations(vendor: str, target: str) -> list[dict[str, Any]]:

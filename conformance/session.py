@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,8 @@ class VendorSession:
     security_notes: list[str] = field(default_factory=list)
     lifetimes_seen: list[dict[str, Any]] = field(default_factory=list)
     token_requests: int = 0
+    # A mock served from this process resets without an HTTP round trip (one per scenario adds up).
+    reset_in_process: Callable[[], None] | None = None
     sessions_opened: list[str] = field(default_factory=list)
     _token: IssuedToken | None = None
 
@@ -122,7 +125,9 @@ class VendorSession:
         self.security_notes = []
         self.lifetimes_seen = []
         self.recorder.drain()
-        if self.control is not None:
+        if self.reset_in_process is not None:
+            self.reset_in_process()
+        elif self.control is not None:
             self.control.request("POST", "/reset", json_body={})
 
     # --- mock clock -----------------------------------------------------------------------------------------
@@ -235,6 +240,12 @@ class VendorSession:
             closed += 200 <= resp.status < 300
         self.sessions_opened = []
         return closed
+
+    def close(self) -> None:
+        """Close the connections (vendor and mock control): an idle keep-alive would hold up a mock's shutdown."""
+        self.http.close()
+        if self.control is not None:
+            self.control.close()
 
     def probe(self, authorization: str | None = None, *, headers: dict[str, str] | None = None) -> Response:
         spec = self.target.probe or self.profile["probe"]

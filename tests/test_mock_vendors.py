@@ -6,13 +6,16 @@ import base64
 import json
 import re
 import socket
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import jwt
 import pytest
+import requests
 
 from conformance.mock import VENDORS, MockServer
+from conformance.mock.app import MockError
 from conformance.mock.client import MockClient, claims
 from conformance.specs import load_profile
 
@@ -623,3 +626,17 @@ def test_reset_keeps_start_faults_unless_asked(servers) -> None:
         assert server.info()["faults"] == ["never-expire"]
         server.reset(faults=True)
         assert server.info()["faults"] == []
+
+
+def test_in_process_reset_does_what_the_control_endpoint_does() -> None:
+    with MockServer("opsnow", faults=["never-expire"]) as server:
+        server.set_faults(["token-echo"])
+        server.advance(500)
+        requests.post(server.base_url + "/platform/v2/identity/api-keys/token", json={"apiKey": "x"}, timeout=5)
+        assert server.log()
+        server.reset_in_process()
+        info = server.info()
+        assert info["faults"] == ["never-expire"] and server.log() == []
+        assert abs(server.now() - time.time()) < 5
+    with pytest.raises(MockError, match="not started"):
+        server.reset_in_process()

@@ -11,7 +11,7 @@ from typing import TextIO
 from conformance.mock.app import MockError
 from conformance.mock.core import CLOCK_MODES
 from conformance.mock.faults import FAULTS, VENDORS
-from conformance.mock.server import MockServer, start_mocks
+from conformance.mock.server import MockServer, start_mocks, stop_mocks
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -139,8 +139,7 @@ def run(
     except KeyboardInterrupt:
         pass
     finally:
-        for server in servers.values():
-            server.stop()
+        stop_mocks(servers.values())
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     print("mocks stopped", file=out)

@@ -46,13 +46,9 @@ def claim_test(vendor, feature, claims, *, severity="normal", tags=(), quote=Non
 
 def exchange(n, method, path, status):
     allure.attach(
-        f"{method} {path} HTTP/1.1\nAuthorization: Bearer [redacted]\n\nHTTP/1.1 {status}\n",
-        name=f"exchange {n}: {method} {path} -> {status}",
-        attachment_type=allure.attachment_type.TEXT,
-    )
-    allure.attach(
+        f"{method} {path} HTTP/1.1\nAuthorization: Bearer [redacted]\n\nHTTP/1.1 {status}\n\n# reproduce:\n"
         f"curl -i -X {method} 'http://127.0.0.1:8001{path}' -H 'Authorization: Bearer [redacted]'",
-        name="curl",
+        name=f"exchange {n}: {method} {path} -> {status}",
         attachment_type=allure.attachment_type.TEXT,
     )
 
