@@ -178,6 +178,7 @@ def claim_index() -> dict[str, Claim]:
     return {c.id: c for v in [RFC, *vendors()] for c in load_claims(v)}
 
 
+@functools.cache
 def claims_for(vendor: str, check: str) -> tuple[Claim, ...]:
     """The claims that `check` verifies for `vendor`: the vendor's own first, then the shared RFC ones."""
     return tuple(c for v in (vendor, RFC) for c in load_claims(v) if check in c.checks)
