@@ -3,7 +3,8 @@
 For each vendor, both sides fuzz the same spec (specs/<vendor>/openapi.yaml) against the same faithful mock with the
 same example budget, seed, generation modes (positive and negative), phases and checks:
 
-- pytest: `pytest conformance/contract --vendor V --budget B --seed S` in a subprocess (the suite starts the mock);
+- pytest: `pytest conformance/contract --assert=plain --vendor V --budget B --seed S` in a subprocess (the suite
+  starts the mock; `--assert=plain` as `conformance run` passes it);
 - CLI: `schemathesis run specs/V/openapi.yaml --url <mock>` in a subprocess, against a MockServer started here, with
   a bearer token obtained beforehand (the CLI has no notion of the vendor's token endpoint).
 
@@ -62,7 +63,8 @@ def run_pytest(vendor: str, budget: str, seed: int) -> dict[str, float]:
         out = Path(tmp) / "counts.json"
         env = {**os.environ, OUT_ENV: str(out), "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT)])}
         cmd = [sys.executable, "-m", "pytest", str(ROOT / "conformance" / "contract"), "-p", "bench_contract",
-               "-p", "no:cacheprovider", "-q", "--vendor", vendor, "--budget", budget, "--seed", str(seed)]  # fmt: skip
+               "-p", "no:cacheprovider", "--assert=plain", "-q",
+               "--vendor", vendor, "--budget", budget, "--seed", str(seed)]  # fmt: skip
         started = time.perf_counter()
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=3600)
         wall = time.perf_counter() - started

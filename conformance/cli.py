@@ -147,6 +147,9 @@ def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
         "conformance.plugin",
         "-p",
         "no:cacheprovider",
+        # Scenarios report through named checks, never bare asserts; rewriting would re-parse every module of
+        # every pytest plugin on each run wherever bytecode is not cached (seconds of start-up).
+        "--assert=plain",
         "--rootdir",
         str(PROJECT_ROOT),
         "--target",
