@@ -135,9 +135,10 @@ class TargetRuntime:
             # For the secret-leak self-test only: every token and key the mocks issued, kept outside reports/.
             issued = [secret for server in self.servers.values() for secret in server.issued()]
             Path(dump).write_text(json.dumps(issued), encoding="utf-8")
-        from conformance.mock.server import stop_mocks
+        if self.servers:
+            from conformance.mock.server import stop_mocks  # only mock targets need the mock stack loaded
 
-        stop_mocks(self.servers.values())
+            stop_mocks(self.servers.values())
 
 
 def _canary_credentials(vendors: list[str]) -> dict[str, dict[str, str]] | None:
