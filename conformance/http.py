@@ -229,6 +229,7 @@ class HttpClient:
         self.session.trust_env = False
         self.session.proxies.update(env["proxies"])
         self.verify = env["verify"]
+        self._raw_tls: ssl.SSLContext | None = None
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -296,11 +297,7 @@ class HttpClient:
         try:
             sock = socket.create_connection((host, port), timeout=self.timeout)
             if parts.scheme == "https":
-                ctx = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
-                if self.verify is False:
-                    ctx.check_hostname = False
-                    ctx.verify_mode = ssl.CERT_NONE
-                sock = ctx.wrap_socket(sock, server_hostname=host)
+                sock = self._tls_context().wrap_socket(sock, server_hostname=host)
             with sock:
                 sock.sendall(payload)
                 resp = http.client.HTTPResponse(sock, method=method)
@@ -326,6 +323,16 @@ class HttpClient:
         )
         self.recorder.add(exchange)
         return Response(status, requests.structures.CaseInsensitiveDict(header_list), content, exchange, header_list)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # Loading the CA store takes ~15 ms: once per client, not once per raw request.
+        if self._raw_tls is None:
+            ctx = ssl.create_default_context(cafile=self.verify if isinstance(self.verify, str) else None)
+            if self.verify is False:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._raw_tls = ctx
+        return self._raw_tls
 
     def _body_text(self, prepared: requests.PreparedRequest) -> str:
         body = prepared.body

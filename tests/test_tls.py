@@ -90,3 +90,20 @@ def test_documented_verify_off_is_allowed_and_reported(klearstack: MockServer, t
     tls = [r for r in findings if "tls_verification" in r["name"]]
     assert tls and any(a["name"] == "security finding" for a in tls[0]["attachments"])
     assert any(lb["value"] == "security-finding" for lb in tls[0]["labels"])
+
+
+@pytest.mark.parametrize("verify_with_ca", [True, False])
+def test_raw_requests_over_tls_verify_as_configured(klearstack: MockServer, verify_with_ca: bool) -> None:
+    from conformance.failures import InfrastructureError
+    from conformance.http import HttpClient
+
+    path = "/get_access_token"
+    client = HttpClient("klearstack", klearstack.base_url, verify=klearstack.ca_path if verify_with_ca else True)
+    if verify_with_ca:
+        # The same client sends several raw requests: each handshake must still check the mock's certificate.
+        statuses = [client.raw_request("GET", path, [(b"Authorization", b"Bearer\tx")]).status for _ in range(2)]
+        assert statuses[0] == statuses[1] and statuses[0] < 500
+    else:
+        with pytest.raises(InfrastructureError, match="raw request"):
+            client.raw_request("GET", path, [(b"Authorization", b"Bearer\tx")])
+    client.close()
