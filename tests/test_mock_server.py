@@ -49,6 +49,27 @@ def test_start_mocks_stops_what_it_started_when_one_fails() -> None:
         start_mocks(["klavi"], faults=["bogus"])
 
 
+def test_stop_without_waiting_still_closes_everything() -> None:
+    from conformance.mock.server import stop_mocks
+
+    servers = start_mocks(["klearstack", "opsnow"])
+    threads = [s._thread for s in servers.values()]
+    ports = [s.port for s in servers.values()]
+    ca = servers["klearstack"].ca_path
+    assert MockClient(servers["klearstack"]).issue().status_code == 200
+    stop_mocks(servers.values(), wait=False)
+    assert ca and not os.path.exists(ca)  # TLS material goes at once: it is only read at start-up
+    with pytest.raises(MockError, match="not started"):
+        _ = servers["opsnow"].base_url
+    for thread in threads:
+        assert thread is not None
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    for port in ports:
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+
+
 def test_canary_credentials_replace_the_profile_ones() -> None:
     with MockServer("opsnow", credentials={"api_key": "canary-7f3a"}) as server:
         client = MockClient(server)

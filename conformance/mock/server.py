@@ -144,6 +144,13 @@ class MockServer:
             self._thread = None
         self._cleanup()
 
+    def detach(self) -> None:
+        """Ask the server to stop and forget it without waiting: its daemon thread closes the socket shortly."""
+        self.signal_stop()
+        self._server = None
+        self._thread = None
+        self._cleanup()
+
     def signal_stop(self) -> None:
         """Ask the server to shut down without waiting; stop() then waits (several mocks stop in parallel)."""
         # Our own idle keep-alive connection would otherwise hold up the graceful shutdown (TLS close_notify).
@@ -254,10 +261,17 @@ def start_mocks(
     return servers
 
 
-def stop_mocks(servers: Iterable[MockServer]) -> None:
-    """Stop several mocks at once: each takes about one tick of its event loop to notice."""
+def stop_mocks(servers: Iterable[MockServer], *, wait: bool = True) -> None:
+    """Stop several mocks at once: each takes about one tick of its event loop to notice.
+
+    With wait=False the servers finish shutting down on their own threads (uvicorn takes ~0.15 s: a tick and a
+    fixed grace period) while the caller goes on; their TLS material is removed at once, as it is only read at start.
+    """
     servers = list(servers)
     for server in servers:
         server.signal_stop()
     for server in servers:
-        server.stop()
+        if wait:
+            server.stop()
+        else:
+            server.detach()
