@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -78,6 +79,50 @@ def loop_rates(seconds: float = 3.0) -> tuple[float, float]:
         return raw, suite
 
 
+CEILING_CONFTEST = """
+import pytest, requests
+from conformance.mock.server import MockServer
+
+@pytest.fixture(scope="session")
+def probe():
+    with MockServer("opsnow") as server:
+        session = requests.Session()
+        token = session.post(server.base_url + "/platform/v2/identity/api-keys/token",
+                             json={"apiKey": server.credentials["api_key"]}, timeout=5).json()["accessToken"]
+        headers = {"Authorization": "Bearer " + token}
+        url = server.base_url + "/platform/v2/identity/users/me"
+        yield lambda: session.get(url, headers=headers, timeout=5)
+"""
+
+CEILING_TEST = """
+import pytest
+
+@pytest.mark.parametrize("row", range({n}))
+def test_one_request(probe, row):
+    assert probe().status_code == 200
+"""
+
+
+def pytest_ceiling(tests: int, report: bool) -> float:
+    """Requests per second of pytest session time for `tests` tests that each only send the probe once through a
+    plain requests.Session: the most any one-request-per-test pytest suite can reach here (same flags as a run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "conftest.py").write_text(CEILING_CONFTEST)
+        (folder / "test_ceiling.py").write_text(CEILING_TEST.format(n=tests))
+        cmd = [sys.executable, "-m", "pytest", str(folder), "-p", "no:cacheprovider", "--assert=plain", "-q",
+               "-p", "no:schemathesis", "-p", "no:hypothesispytest",
+               "--junitxml", str(folder / "junit.xml")]  # fmt: skip
+        if report:
+            cmd += ["--alluredir", str(folder / "allure-results")]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise SystemExit(f"ceiling run failed ({proc.returncode}): {proc.stdout[-500:]}{proc.stderr[-500:]}")
+        suite = ET.parse(folder / "junit.xml").getroot().find("testsuite")
+        return tests / float(suite.get("time"))
+
+
 def median(runs: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
@@ -112,6 +157,9 @@ def main() -> None:
     layer = statistics.median(r[1] for r in rates)
     scen = results["scenarios only, one process (no report)"]
     scen_rate = median(scen, "requests") / median(scen, "session")
+    n_tests = int(median(scen, "tests"))
+    ceiling = statistics.median(pytest_ceiling(n_tests, report=True) for _ in range(args.runs))
+    ceiling_bare = statistics.median(pytest_ceiling(n_tests, report=False) for _ in range(args.runs))
     print("| case | wall (median) | pytest session | tests | requests |")
     print("|---|---:|---:|---:|---:|")
     for row in rows:
@@ -123,6 +171,11 @@ def main() -> None:
         f"- hand-written scenarios, requests / pytest session time: {scen_rate:.0f} req/s"
         f" = {100 * scen_rate / raw:.0f} % of plain ({median(scen, 'session') * 1000 / median(scen, 'tests'):.1f} ms"
         " per test)"
+    )
+    print(
+        f"- ceiling: {n_tests} pytest tests that each only send the probe once through a plain session:"
+        f" {ceiling:.0f} req/s = {100 * ceiling / raw:.0f} % of plain with Allure results written,"
+        f" {ceiling_bare:.0f} req/s = {100 * ceiling_bare / raw:.0f} % without"
     )
     print(f"- most token-endpoint calls to one vendor in a run: {int(median(scen, 'token_requests'))}")
 
