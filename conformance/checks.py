@@ -35,6 +35,14 @@ def _accepted(resp: Response, what: str) -> None:
         raise Mismatch(f"2xx ({what})", _show(resp))
 
 
+def _served(resp: Response, statuses: list[int], what: str) -> None:
+    """A step the docs promise: one of its documented statuses; a 5xx here is an outage, not a verdict."""
+    if resp.status >= 500:
+        raise InfrastructureError(f"{what} answered {resp.status} to a valid request")
+    if resp.status not in statuses:
+        raise Mismatch(f"{' or '.join(map(str, statuses))} ({what})", _show(resp))
+
+
 def _rejected(resp: Response, allowed: set[int] | frozenset[int], what: str) -> None:
     if resp.status not in allowed:
         raise Mismatch(f"{' or '.join(map(str, sorted(allowed)))} ({what})", _show(resp))
@@ -367,6 +375,16 @@ def jwt_weak_key_rejected(v: VendorSession, resp: Response) -> None:
 
 
 @check
+def key_list_accepted(v: VendorSession, resp: Response) -> None:
+    _served(resp, v.profile["keys"]["list"]["status"], "listing API keys")
+
+
+@check
+def key_delete_accepted(v: VendorSession, resp: Response) -> None:
+    _served(resp, v.profile["keys"]["delete"]["status"], "deleting one's own API key")
+
+
+@check
 def key_shown_at_creation(v: VendorSession, resp: Response) -> None:
     spec = v.profile["keys"]
     body = resp.json_or_none()
@@ -414,6 +432,11 @@ def deleted_key_rejected(v: VendorSession, resp: Response) -> None:
 @check
 def second_delete_not_found(v: VendorSession, resp: Response) -> None:
     _rejected(resp, set(v.profile["keys"].get("missing_status", [404])), "deleting a key already deleted")
+
+
+@check
+def signout_accepted(v: VendorSession, resp: Response) -> None:
+    _served(resp, v.profile["signout"]["status"], "sign-out with a valid token")
 
 
 @check

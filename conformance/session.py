@@ -275,13 +275,6 @@ class VendorSession:
         if delay > 0:
             time.sleep(delay)
 
-    def expect_ok(self, resp: Response, what: str) -> None:
-        """A step the scenario needs, not a claim: a 5xx there is an outage, anything else non-2xx a setup error."""
-        if resp.status >= 500:
-            raise InfrastructureError(f"{self.vendor}: {what} answered {resp.status}")
-        if not 200 <= resp.status < 300:
-            raise AssertionError(f"{self.vendor}: {what} answered {resp.status}: {resp.exchange.response_body[:200]}")
-
 
 class _Drop:
     def __repr__(self) -> str:

@@ -286,6 +286,19 @@ def key_not_listed(c):
     return key_id not in {k["id"] for k in c.request("GET", "/v1/api-keys", token=uat).json()["data"]}
 
 
+def key_list_forbidden(c):
+    return c.request("GET", "/v1/api-keys", token=ks_uat(c)).status_code == 403
+
+
+def key_delete_forbidden(c):
+    key, uat = ks_key(c), ks_uat(c)
+    return c.request("DELETE", f"/v1/api-keys/{key['id']}", token=uat).status_code == 403
+
+
+def signout_needs_body(c):
+    return c.request("POST", "/v1/auth/signout", token=ks_uat(c)).status_code == 400
+
+
 def sso_refused(c):
     creds = c.server.credentials
     body = {"tenant_id": creds["sso_tenant_id"], "redirect_uri": creds["sso_redirect_uri"]}
@@ -338,6 +351,9 @@ OVERLAP = {
     # A valid token that never works also fails every "this token should work" probe.
     "valid-token-rejected": {"scheme-case-sensitive", "single-space-only"},
     "api-key-not-bearer": {"key-expires"},
+    # A refused sign-out or deletion leaves the token or key working.
+    "signout-needs-body": {"signout-noop"},
+    "key-delete-forbidden": {"revoked-key-works"},
 }
 
 

@@ -34,6 +34,7 @@ class Policy:
     deleted_keys_work: bool = False
     key_lifetime: int | None = None
     signout_revokes: bool = True
+    signout_needs_body: bool = False
     # Issuance (app.Ctx.issue_access, credential checks)
     check_credentials: bool = True
     lifetime_factor: float = 1.0
@@ -61,6 +62,8 @@ class Policy:
     list_created_keys: bool = True
     return_key_on_create: bool = True
     double_delete_ok: bool = False
+    list_keys_allowed: bool = True
+    delete_keys_allowed: bool = True
     sso_any_redirect: bool = False
     sso_enabled: bool = True
     # Infrastructure (app.MockMiddleware)
@@ -389,6 +392,30 @@ CATALOGUE: tuple[Fault, ...] = (
         "keys",
         ("knowledgestack",),
         list_created_keys=False,
+    ),
+    _f(
+        "key-list-forbidden",
+        "Listing API keys answers 403 to the keys' own owner (a scope the docs never mention).",
+        ("KSTACK-KEY-005",),
+        "keys",
+        ("knowledgestack",),
+        list_keys_allowed=False,
+    ),
+    _f(
+        "key-delete-forbidden",
+        "Deleting an API key answers 403 to the key's own owner: keys can no longer be revoked.",
+        ("KSTACK-KEY-006",),
+        "keys",
+        ("knowledgestack",),
+        delete_keys_allowed=False,
+    ),
+    _f(
+        "signout-needs-body",
+        "Sign-out answers 400 unless a refresh token is sent in the body, which the docs do not ask for.",
+        ("KSTACK-SIGNOUT-001",),
+        "verification",
+        ("knowledgestack",),
+        signout_needs_body=True,
     ),
     _f(
         "sso-refused",

@@ -58,6 +58,8 @@ async def refresh_uat(ctx: Ctx) -> Response:
 
 async def sign_out(ctx: Ctx) -> Response:
     principal = ctx.authenticate()
+    if ctx.policy.signout_needs_body:
+        raise Reject(400, "invalid_request", "refresh_token is required", cause="body")
     if ctx.policy.signout_revokes:
         if principal.jti:
             ctx.state.revoked.add(principal.jti)
@@ -104,6 +106,8 @@ async def create_key(ctx: Ctx) -> Response:
 
 async def list_keys(ctx: Ctx) -> Response:
     user = ctx.require_permission(ctx.authenticate())
+    if not ctx.policy.list_keys_allowed:
+        raise Reject(403, "insufficient_scope", "Listing API keys needs the keys:read scope", cause="forbidden")
     keys = [k for k in ctx.state.api_keys.values() if k.owner == user.id and not k.deleted]
     if not ctx.policy.list_created_keys:
         keys = []
@@ -125,6 +129,8 @@ async def get_key(ctx: Ctx) -> Response:
 async def delete_key(ctx: Ctx) -> Response:
     user = ctx.require_permission(ctx.authenticate())
     key = _key(ctx, user, deleted_ok=ctx.policy.double_delete_ok)
+    if not ctx.policy.delete_keys_allowed:
+        raise Reject(403, "insufficient_scope", "Deleting API keys needs the keys:write scope", cause="forbidden")
     key.deleted = True
     return Response(status_code=204)
 

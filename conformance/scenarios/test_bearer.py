@@ -29,7 +29,7 @@ def _token_for(v: VendorSession, row: dict[str, Any]) -> str:
     if kind == "revoked":
         tok = v.issue()
         spec = v.profile["signout"]
-        v.expect_ok(v.http.request(spec["method"], spec["path"], headers=bearer(tok.value)), "sign-out")
+        v.require("signout_accepted", v.http.request(spec["method"], spec["path"], headers=bearer(tok.value)))
         return tok.value
     return v.token().value
 
