@@ -100,7 +100,7 @@ def test_raw_requests_over_tls_verify_as_configured(klearstack: MockServer, veri
     path = "/get_access_token"
     client = HttpClient("klearstack", klearstack.base_url, verify=klearstack.ca_path if verify_with_ca else True)
     if verify_with_ca:
-        # The same client sends several raw requests: each handshake must still check the mock's certificate.
+        # One TLS context serves every raw request of a client; the system CAs alone (below) must still fail.
         statuses = [client.raw_request("GET", path, [(b"Authorization", b"Bearer\tx")]).status for _ in range(2)]
         assert statuses[0] == statuses[1] and statuses[0] < 500
     else:
