@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from conformance import jwtutil, specs
@@ -27,20 +27,16 @@ def _show(resp: Response) -> str:
     return f"{resp.status} {body[:160]}" if body else str(resp.status)
 
 
-def _accepted(resp: Response, what: str) -> None:
-    """A valid request must be served: 2xx; a 5xx here is an outage, not a verdict."""
-    if resp.status >= 500:
-        raise InfrastructureError(f"{what} answered {resp.status} to a valid request")
-    if not 200 <= resp.status < 300:
-        raise Mismatch(f"2xx ({what})", _show(resp))
-
-
-def _served(resp: Response, statuses: list[int], what: str) -> None:
-    """A step the docs promise: one of its documented statuses; a 5xx here is an outage, not a verdict."""
+def _served(resp: Response, statuses: Collection[int], what: str, expected: str | None = None) -> None:
+    """A valid request must get one of its documented statuses; a 5xx here is an outage, not a verdict."""
     if resp.status >= 500:
         raise InfrastructureError(f"{what} answered {resp.status} to a valid request")
     if resp.status not in statuses:
-        raise Mismatch(f"{' or '.join(map(str, statuses))} ({what})", _show(resp))
+        raise Mismatch(f"{expected or ' or '.join(map(str, statuses))} ({what})", _show(resp))
+
+
+def _accepted(resp: Response, what: str) -> None:
+    _served(resp, range(200, 300), what, expected="2xx")
 
 
 def _rejected(resp: Response, allowed: set[int] | frozenset[int], what: str) -> None:
