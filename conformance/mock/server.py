@@ -145,8 +145,14 @@ class MockServer:
         self._cleanup()
 
     def detach(self) -> None:
-        """Ask the server to stop and forget it without waiting: its daemon thread closes the socket shortly."""
+        """Ask the server to stop and forget it without waiting: its daemon thread closes the socket shortly.
+
+        Nothing is in flight when the caller detaches, so idle connections are not waited for. A detached server
+        keeps its port number but is not meant to be started again.
+        """
         self.signal_stop()
+        if self._server is not None:
+            self._server.force_exit = True
         self._server = None
         self._thread = None
         self._cleanup()
