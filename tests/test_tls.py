@@ -92,18 +92,22 @@ def test_documented_verify_off_is_allowed_and_reported(klearstack: MockServer, t
     assert any(lb["value"] == "security-finding" for lb in tls[0]["labels"])
 
 
-@pytest.mark.parametrize("verify_with_ca", [True, False])
-def test_raw_requests_over_tls_verify_as_configured(klearstack: MockServer, verify_with_ca: bool) -> None:
+@pytest.mark.parametrize("verify", ["mock-ca", False, True])
+def test_raw_requests_over_tls_verify_as_configured(klearstack: MockServer, verify: str | bool) -> None:
     from conformance.failures import InfrastructureError
     from conformance.http import HttpClient
 
-    path = "/get_access_token"
-    client = HttpClient("klearstack", klearstack.base_url, verify=klearstack.ca_path if verify_with_ca else True)
-    if verify_with_ca:
-        # One TLS context serves every raw request of a client; the system CAs alone (below) must still fail.
-        statuses = [client.raw_request("GET", path, [(b"Authorization", b"Bearer\tx")]).status for _ in range(2)]
-        assert statuses[0] == statuses[1] and statuses[0] < 500
-    else:
-        with pytest.raises(InfrastructureError, match="raw request"):
-            client.raw_request("GET", path, [(b"Authorization", b"Bearer\tx")])
-    client.close()
+    path, header = "/get_access_token", [(b"Authorization", b"Bearer\tx")]
+    client = HttpClient("klearstack", klearstack.base_url, verify=klearstack.ca_path if verify == "mock-ca" else verify)
+    try:
+        if verify is True:  # the system CAs alone do not trust the mock's certificate
+            with pytest.raises(InfrastructureError, match="raw request"):
+                client.raw_request("GET", path, header)
+            return
+        first = client.raw_request("GET", path, header)
+        context = client._raw_tls
+        second = client.raw_request("GET", path, header)
+        assert first.status == second.status and first.status < 500
+        assert context is not None and client._raw_tls is context  # one context for every raw request
+    finally:
+        client.close()

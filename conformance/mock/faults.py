@@ -411,7 +411,7 @@ CATALOGUE: tuple[Fault, ...] = (
     ),
     _f(
         "signout-needs-body",
-        "Sign-out answers 400 unless a refresh token is sent in the body, which the docs do not ask for.",
+        'Sign-out answers 400 "refresh_token is required" to the documented request (a token and no body).',
         ("KSTACK-SIGNOUT-001",),
         "verification",
         ("knowledgestack",),
