@@ -8,8 +8,9 @@ same example budget, seed, generation modes (positive and negative), phases and 
 - CLI: `schemathesis run specs/V/openapi.yaml --url <mock>` in a subprocess, against a MockServer started here, with
   a bearer token obtained beforehand (the CLI has no notion of the vendor's token endpoint).
 
-Both are measured by what the mock served (its request log sequence: every case, probe and token call) over the
-wall time of the subprocess, start-up included; the pytest side also reports its in-run time (after collection).
+Both are measured in generated cases over the wall time of the subprocess, start-up included, and over their test
+time alone (pytest: from the first test on; CLI: the time it reports itself). What the mock served (every case,
+probe and token call) is printed too.
 The median of several runs is printed as a Markdown table.
 
     python benchmarks/bench_contract.py [--budget dev|ci|nightly] [--runs 3] [--vendor NAME ...] [--seed N]

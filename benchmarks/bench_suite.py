@@ -81,17 +81,19 @@ def loop_rates(seconds: float = 3.0) -> tuple[float, float]:
 
 CEILING_CONFTEST = """
 import pytest, requests
-from conformance.mock.server import MockServer
+from conformance.mock.server import MockServer, stop_mocks
 
 @pytest.fixture(scope="session")
 def probe():
-    with MockServer("opsnow") as server:
-        session = requests.Session()
-        token = session.post(server.base_url + "/platform/v2/identity/api-keys/token",
-                             json={"apiKey": server.credentials["api_key"]}, timeout=5).json()["accessToken"]
-        headers = {"Authorization": "Bearer " + token}
-        url = server.base_url + "/platform/v2/identity/users/me"
-        yield lambda: session.get(url, headers=headers, timeout=5)
+    server = MockServer("opsnow").start()
+    session = requests.Session()
+    token = session.post(server.base_url + "/platform/v2/identity/api-keys/token",
+                         json={"apiKey": server.credentials["api_key"]}, timeout=5).json()["accessToken"]
+    headers = {"Authorization": "Bearer " + token}
+    url = server.base_url + "/platform/v2/identity/users/me"
+    yield lambda: session.get(url, headers=headers, timeout=5)
+    session.close()
+    stop_mocks([server], wait=False)  # as the suite stops its mocks: no shutdown wait inside the session time
 """
 
 CEILING_TEST = """
