@@ -121,6 +121,10 @@ def _validate_run(args: argparse.Namespace) -> dict[str, str]:
     if args.target == "mock":
         from conformance.mock.faults import FAULTS
 
+        if args.config:
+            # The mock ignores targets, but a file the user named must exist and be valid wherever it is named.
+            config.load_config(Path(args.config))
+
         for spec in args.mock_fault:
             fault = FAULTS.get(spec.split("=")[0])
             if fault is None:

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import copy
+import functools
+import math
 import os
+import ssl
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+import jsonschema
 
 from conformance import specs
 from conformance.failures import SuiteConfigError
 
 DEFAULT_CONFIG = Path("conformance.toml")
-TARGET_KEYS = {"request_budget", "retry_budget", "max_retry_wait", "timeout"}
-VENDOR_KEYS = {"base_url", "credentials", "verify", "lifetimes", "probe", "request_budget", "timeout"}
 BUILTIN_TARGETS = ("mock", "sandbox")
+
+
+def _schema_default(name: str) -> Any:
+    return specs._schema("config")["$defs"][name]["default"]
 
 
 @dataclass
 class VendorTarget:
-    """Where and how to reach one vendor on one target."""
+    """Where and how to reach one vendor on one target, and the limits every request to it obeys."""
 
     vendor: str
     base_url: str
@@ -33,6 +40,9 @@ class VendorTarget:
     max_retry_wait: float = 10.0
     timeout: float = 15.0
     control_url: str | None = None  # only mocks have one
+    deadline: float = field(default_factory=lambda: float(_schema_default("deadline")))
+    max_response_bytes: int = field(default_factory=lambda: int(_schema_default("max_response_bytes")))
+    max_real_wait: float = field(default_factory=lambda: float(_schema_default("max_real_wait")))
 
     @property
     def secrets(self) -> list[str]:
@@ -81,10 +91,85 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise SuiteConfigError(f"{path}: config file not found (pass --config PATH or create it; see README)") from None
+    except IsADirectoryError:
+        raise SuiteConfigError(f"{path}: is a folder, not a config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise SuiteConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SuiteConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+    except UnicodeDecodeError:
+        raise SuiteConfigError(f"{path}: not valid TOML: the file is not UTF-8 text") from None
     except OSError as exc:
         raise SuiteConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _is_finite_number(checker: Any, instance: Any) -> bool:
+    # TOML has nan and inf; JSON Schema's bounds do not catch nan (every comparison with it is false).
+    return isinstance(instance, int | float) and not isinstance(instance, bool) and math.isfinite(instance)
+
+
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _is_finite_number)
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
+
+
+@functools.cache
+def _validator() -> Any:
+    """The config schema, with the vendor names of specs/ allowed as keys of a target table."""
+    schema = copy.deepcopy(specs._schema("config"))
+    target = schema["$defs"]["target"]
+    keys = sorted(target["properties"])
+    target["propertyNames"] = {
+        "enum": [*keys, *specs.vendors()],
+        "x-error": f"unknown key or vendor {{key}} (keys: {', '.join(keys)}; vendors: {', '.join(specs.vendors())})",
+    }
+    _Validator.check_schema(schema)
+    return _Validator(schema)
+
+
+def _message(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """Where (a dotted key path) and what, in words from the schema; only numbers are ever echoed back."""
+    where = ".".join(str(p) for p in error.absolute_path) or "top level"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        also = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return where, f"unknown key {extra[0]!r}{also}"
+    if error.validator == "required" and error.validator_value:
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        if missing and "x-error" not in error.schema:
+            return where, f"{missing[0]} is required"
+    text = error.schema.get("x-error") or error.message.split("\n")[0][:200]
+    if "propertyNames" in error.schema_path:
+        return where, text.replace("{key}", repr(str(error.instance)[:60]))
+    value = error.instance
+    # Only values the schema wants as numbers are echoed: anything else may be a secret written in the wrong place.
+    if error.schema.get("type") in ("number", "integer") and isinstance(value, int | float) and value is not True:
+        text += f", got {value!r}"
+    return where, text
+
+
+def validate(data: dict[str, Any], path: Path | None) -> None:
+    """Check a whole config file against specs/schemas/config.schema.json; the first error as one line."""
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data), key=_relevance)
+    if error is not None:
+        where, message = _message(error)
+        raise _err(path, where, message)
+
+
+def _relevance(error: jsonschema.ValidationError) -> Any:
+    # Report the error that says most about the user's key: deepest path first, a sub-schema's own words after.
+    return (-len(error.absolute_path), jsonschema.exceptions.relevance(error))
+
+
+def load_config(path: Path | None) -> tuple[dict[str, Any], Path | None]:
+    """The validated config (the named file, else ./conformance.toml if present, else none) and its path."""
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    if path is None:
+        return {}, None
+    data = read_toml(path)
+    validate(data, path)
+    return data, path
 
 
 def load_remote_target(
@@ -92,97 +177,66 @@ def load_remote_target(
 ) -> Target:
     """Resolve a non-mock target from conformance.toml (or the built-in sandbox defaults)."""
     env = os.environ if environ is None else environ
-    data: dict[str, Any] = {}
-    path = config_path
-    if path is not None:
-        data = read_toml(path)
-    elif DEFAULT_CONFIG.exists():
-        path = DEFAULT_CONFIG
-        data = read_toml(path)
-    unknown_top = set(data) - {"targets"}
-    if unknown_top:
-        raise _err(path, "top level", f"unknown key {sorted(unknown_top)[0]!r} (only [targets.<name>] tables)")
+    data, path = load_config(config_path)
     targets = data.get("targets", {})
-    if not isinstance(targets, dict):
-        raise _err(path, "targets", "must be a table")
     if name not in targets and name != "sandbox":
         known = ", ".join(["mock", "sandbox", *sorted(t for t in targets if t not in BUILTIN_TARGETS)])
         raise SuiteConfigError(f"unknown target {name!r}: choose from {known}")
     tconf = targets.get(name, {})
-    if not isinstance(tconf, dict):
-        raise _err(path, f"targets.{name}", "must be a table")
-    all_vendors = set(specs.vendors())
-    for key in tconf:
-        if key not in TARGET_KEYS and key not in all_vendors:
-            raise _err(path, f"targets.{name}", f"unknown key or vendor {key!r}")
     resolved = {v: _vendor_target(path, name, v, tconf, env) for v in vendors}
     return Target(name=name, vendors=resolved, movable_clock=False)
 
 
-def _number(path: Path | None, where: str, value: Any, *, minimum: float = 0, integer: bool = False) -> Any:
-    ok = isinstance(value, int) if integer else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok or value <= minimum:
-        kind = "a whole number" if integer else "a number"
-        raise _err(path, where, f"must be {kind} greater than {minimum:g}, got {value!r}")
-    return value
+def _setting(key: str, vconf: dict[str, Any], tconf: dict[str, Any]) -> Any:
+    """A vendor's value, else the target's, else the schema's default."""
+    return vconf.get(key, tconf.get(key, _schema_default(key)))
 
 
 def _vendor_target(path: Path | None, tname: str, vendor: str, tconf: dict[str, Any], env: Any) -> VendorTarget:
     profile = specs.load_profile(vendor)
     vconf = tconf.get(vendor, {})
     where = f"targets.{tname}.{vendor}"
-    if not isinstance(vconf, dict):
-        raise _err(path, where, "must be a table")
-    for key in vconf:
-        if key not in VENDOR_KEYS:
-            raise _err(path, where, f"unknown key {key!r} (allowed: {', '.join(sorted(VENDOR_KEYS))})")
     base_url = vconf.get("base_url", profile["sandbox"]["base_url"] if tname == "sandbox" else None)
     if not base_url:
         why = profile["sandbox"].get("note", "no base_url configured")
         raise _err(path, where, f"base_url is required ({why})")
-    parts = urlsplit(str(base_url))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _err(path, f"{where}.base_url", f"{base_url!r} is not an http(s) URL")
     credentials = _credentials(path, where, vendor, profile, vconf.get("credentials", {}), env)
     verify = vconf.get("verify", True)
     if isinstance(verify, str):
-        if not Path(verify).is_file():
-            raise _err(path, f"{where}.verify", f"CA bundle {verify!r} not found")
-    elif not isinstance(verify, bool):
-        raise _err(path, f"{where}.verify", "must be true, false or a path to a CA bundle")
+        _check_ca_bundle(path, f"{where}.verify", verify)
     if verify is False and not (profile.get("tls") or {}).get("verify_off_documented"):
         raise _err(
             path,
             f"{where}.verify",
             f"TLS verification may be turned off only where the vendor documents it; {vendor} does not",
         )
-    lifetimes = vconf.get("lifetimes", {})
-    if not isinstance(lifetimes, dict) or set(lifetimes) - {"access", "refresh"}:
-        raise _err(path, f"{where}.lifetimes", "must be a table with access and/or refresh seconds")
-    for k, val in lifetimes.items():
-        _number(path, f"{where}.lifetimes.{k}", val, integer=True)
-    probe = vconf.get("probe")
-    if probe is not None and (
-        not isinstance(probe, dict)
-        or set(probe) != {"method", "path"}
-        or not str(probe.get("path", "")).startswith("/")
-    ):
-        raise _err(path, f"{where}.probe", 'must be { method = "GET", path = "/..." }')
-    budget = vconf.get("request_budget", tconf.get("request_budget", 500))
     return VendorTarget(
         vendor=vendor,
         base_url=str(base_url).rstrip("/"),
         credentials=credentials,
         verify=verify,
-        lifetimes=dict(lifetimes),
-        probe=probe,
-        request_budget=_number(path, f"{where}.request_budget", budget, integer=True),
-        retry_budget=_number(
-            path, f"targets.{tname}.retry_budget", tconf.get("retry_budget", 20), minimum=-1, integer=True
-        ),
-        max_retry_wait=_number(path, f"targets.{tname}.max_retry_wait", tconf.get("max_retry_wait", 30)),
-        timeout=_number(path, f"{where}.timeout", vconf.get("timeout", tconf.get("timeout", 15))),
+        lifetimes=dict(vconf.get("lifetimes", {})),
+        probe=vconf.get("probe"),
+        request_budget=_setting("request_budget", vconf, tconf),
+        retry_budget=_setting("retry_budget", {}, tconf),
+        max_retry_wait=float(_setting("max_retry_wait", {}, tconf)),
+        timeout=float(_setting("timeout", vconf, tconf)),
+        deadline=float(_setting("deadline", vconf, tconf)),
+        max_response_bytes=_setting("max_response_bytes", vconf, tconf),
+        max_real_wait=float(_setting("max_real_wait", {}, tconf)),
     )
+
+
+def _check_ca_bundle(path: Path | None, where: str, bundle: str) -> None:
+    """A CA bundle that does not load is a configuration error, not a TLS failure of every request later."""
+    if not Path(bundle).is_file():
+        raise _err(path, where, f"CA bundle {bundle!r} not found")
+    try:
+        ssl.create_default_context(cafile=bundle)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        why = f"{bundle!r} is not a loadable CA bundle (PEM certificates expected; {reason})"
+        raise _err(path, where, why) from None
 
 
 def default_env_name(vendor: str, credential: str) -> str:
@@ -192,8 +246,6 @@ def default_env_name(vendor: str, credential: str) -> str:
 def _credentials(
     path: Path | None, where: str, vendor: str, profile: specs.Profile, conf: Any, env: Any
 ) -> dict[str, str]:
-    if not isinstance(conf, dict):
-        raise _err(path, f"{where}.credentials", "must be a table")
     names: dict[str, bool] = profile["credentials"]
     for key in conf:
         if key not in names:
@@ -209,12 +261,10 @@ def _credentials(
                     f'secrets are never written in the file: use {{ env = "{default_env_name(vendor, name)}" }}',
                 )
             value = ref
-        elif isinstance(ref, dict) and set(ref) == {"env"} and isinstance(ref["env"], str):
+        else:  # { env = "VARIABLE" }, as the schema requires
             value = env.get(ref["env"])
             if value is None:
                 raise SuiteConfigError(f"{vendor}: environment variable {ref['env']} (credential {name}) is not set")
-        else:
-            raise _err(path, f"{where}.credentials.{name}", 'must be { env = "VARIABLE" }')
         if not value.strip():
             raise SuiteConfigError(f"{vendor}: credential {name} is empty")
         out[name] = value

@@ -84,6 +84,9 @@ class TargetRuntime:
     def _start_mocks(self) -> suite_config.Target:
         from conformance.mock.server import start_mocks
 
+        if self._config_path is not None:
+            suite_config.load_config(self._config_path)  # named, so it must exist and be valid, even for the mock
+
         clock = "running" if self.real_wait else "frozen"
         self.servers = start_mocks(
             self.vendors,
