@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from conformance import __version__, config, specs
+from conformance import __version__, config, exitcodes, specs
 from conformance.failures import SuiteConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
-EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_INFRA, EXIT_DRIFT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_INFRA, EXIT_DRIFT = (
+    exitcodes.OK,
+    exitcodes.NONCONFORMANT,
+    exitcodes.USAGE,
+    exitcodes.INFRASTRUCTURE,
+    exitcodes.DRIFT,
+)
 
 
 def _add_target_args(p: argparse.ArgumentParser) -> None:
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
-        return 130
+        return exitcodes.INTERRUPTED
     return EXIT_USAGE
 
 
@@ -133,6 +138,17 @@ def _validate_run(args: argparse.Namespace) -> dict[str, str]:
                 raise SuiteConfigError(f"fault {fault.name!r} applies only to {', '.join(fault.vendors)}")
         if args.mock_lifetime is not None and args.mock_lifetime <= 0:
             raise SuiteConfigError(f"--mock-lifetime must be a positive number of seconds, got {args.mock_lifetime}")
+        if args.real_wait and args.mock_lifetime is None:
+            # The mock moves its clock; really waiting would cost each vendor's documented lifetime (an hour).
+            raise SuiteConfigError(
+                "--real-wait on the mock would wait out the documented lifetimes (up to an hour): the mock moves "
+                "its clock without it; to try real waits, add --mock-lifetime SECONDS"
+            )
+        if args.real_wait:
+            print(
+                f"conformance: --real-wait on the mock: its clock runs in real time and tokens live "
+                f"{args.mock_lifetime} s, so expiry tests wait about that long"
+            )
     else:
         if args.mock_fault or args.mock_lifetime:
             raise SuiteConfigError("--mock-fault and --mock-lifetime apply only to --target mock")
@@ -205,25 +221,29 @@ def exit_code_from(outcomes: list[dict]) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    base_urls = _validate_run(args)
+    from conformance.report.stale import clear_previous_run
+    from conformance.runwatch import RunWatch
+
     reports = Path(args.reports)
+    # Before anything can fail: a stale verdict beside a run that stopped early would be read as this run's.
+    clear_previous_run(reports)
+    base_urls = _validate_run(args)
     results = reports / "allure-results"
-    if results.exists():
-        shutil.rmtree(results)
     results.mkdir(parents=True, exist_ok=True)
-    (reports / "outcomes.json").unlink(missing_ok=True)
-    (reports / "fingerprint.json").unlink(missing_ok=True)
-    shutil.rmtree(reports / "observations", ignore_errors=True)
-    code = pytest.main(pytest_args_for(args, reports))
-    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
-        print(f"conformance: the run did not complete (pytest exit {int(code)})", file=sys.stderr)
-        return EXIT_USAGE if code != pytest.ExitCode.INTERRUPTED else 130
+    watch = RunWatch()
+    code = pytest.main(pytest_args_for(args, reports), plugins=[watch])
+    stopped = watch.exit_code(code)
+    if stopped is not None:
+        why = watch.reason() or f"pytest exit {int(code)}"
+        print(f"conformance: the run did not complete ({why}) -> exit {stopped}", file=sys.stderr)
+        return stopped
     outcomes_path = reports / "outcomes.json"
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not outcomes_path.exists():
         print("conformance: error: no tests ran (check --vendor and the target)", file=sys.stderr)
         return EXIT_USAGE
     run_data = json.loads(outcomes_path.read_text(encoding="utf-8"))
     outcomes = run_data["results"]
+    _align_junit(reports)
     _write_metadata(args, results, base_urls)
     _write_fingerprint(reports)
     report_code = _build_reports(args, reports)
@@ -237,8 +257,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"conformance: {vendor}: {t['requests']} requests sent ({t['token_requests']} to the token endpoint, "
             f"{t['retries']} retries)"
         )
-    print("conformance: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" -> exit {result}")
-    return result if report_code == EXIT_OK else max(result, report_code)
+    final = result if report_code == EXIT_OK else max(result, report_code)
+    because = f" (the report step failed with exit {report_code})" if final != result else ""
+    print("conformance: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + f" -> exit {final}{because}")
+    return final
+
+
+def _align_junit(reports: Path) -> None:
+    """junit.xml says what the verdict says: outages and suite errors are errors, warnings are not failures."""
+    try:
+        from conformance.report.junit import align_junit
+    except ImportError:  # pragma: no cover
+        return
+    align_junit(reports / "junit.xml")
 
 
 def _write_metadata(args: argparse.Namespace, results: Path, base_urls: dict[str, str]) -> None:

@@ -17,6 +17,7 @@ from conformance import config as suite_config
 from conformance import specs
 from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
 from conformance.redact import Redactor
+from conformance.report.conventions import OUTCOME_PROPERTY
 from conformance.report.merge import job_parameter
 from conformance.session import VendorSession
 
@@ -374,6 +375,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 },
             )
         )
+        # junit.xml shows it as a property; align_junit() makes the XML agree with it (errors, not failures).
+        item.user_properties.append((OUTCOME_PROPERTY, outcome))
     return report
 
 

@@ -11,6 +11,10 @@ LABEL_CLAIM = "claim"  # claim ID, one per claim
 LABEL_OUTCOME = "outcome"
 
 OUTCOME_WARNING = "warning"
+# The JUnit property (pytest user property) holding a test's outcome.
+OUTCOME_PROPERTY = "conformance.outcome"
+# Labels naming what failed: one per claim a failed (or warning) test contradicted.
+LABEL_FAILED_CLAIM = "failed_claim"
 
 INFRASTRUCTURE_PREFIX = "INFRASTRUCTURE"
 ASSUMPTION_PREFIX = "ASSUMPTION NOT MET"

@@ -54,26 +54,44 @@ def _short_message(message: str, claim_ids: Iterable[str]) -> str:
 
 
 def _findings(outcomes: list[TestOutcome]) -> dict[str, list[str]]:
-    """Lines per vendor: one per (outcome, claim), in the order failed, warning, broken."""
+    """Lines per vendor in the order failed, warning, broken.
+
+    Failed and warning tests give one line per claim they contradicted. Broken tests (outages, suite errors)
+    say nothing about claims: identical messages make one line with a count, so an unreachable vendor is one
+    line, not one per test.
+    """
     grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
     for o in outcomes:
         if o.outcome not in ICONS:
             continue
+        if o.outcome == "broken":
+            message = _short_message(o.message, [c.id for c in o.claims]) or f"({o.status}, no message)"
+            entry = grouped.setdefault((o.vendor, o.outcome, message), {"claim": None, "test": o, "tests": 0})
+            entry["tests"] += 1
+            entry["message"] = message
+            continue
         for claim in o.failing_claims() or (None,):
-            key = (o.vendor, o.outcome, claim.id if claim else o.name)
+            key = (o.vendor, o.outcome, claim.id if claim else o.message or o.name)
             entry = grouped.setdefault(key, {"claim": claim, "test": o, "tests": 0})
             entry["tests"] += 1
     order = {name: i for i, name in enumerate(ICONS)}
     lines: dict[str, list[str]] = {}
     for (vendor, outcome, _), entry in sorted(grouped.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2])):
         claim, test = entry["claim"], entry["test"]
+        more = f" ({entry['tests']} tests)" if entry["tests"] > 1 else ""
+        if "message" in entry:
+            if entry["tests"] > 1:
+                head = f"{entry['tests']} tests"
+            else:
+                head = ", ".join(f"{c.id} {c.title}".strip() for c in test.claims) or f"`{test.name}`"
+            lines.setdefault(vendor, []).append(f"- {ICONS[outcome]} {head} — {entry['message']}")
+            continue
         head = f"{claim.id} {claim.title}".strip() if claim else f"`{test.name}`"
         message = (
             (claim and test.detail(claim.id))
             or _short_message(test.message, [c.id for c in test.claims])
             or f"({test.status}, no message)"
         )
-        more = f" ({entry['tests']} tests)" if entry["tests"] > 1 else ""
         lines.setdefault(vendor, []).append(f"- {ICONS[outcome]} {head} — {message}{more}")
     return lines
 
