@@ -17,7 +17,7 @@ from conformance import config as suite_config
 from conformance import specs
 from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
 from conformance.redact import Redactor
-from conformance.report.conventions import OUTCOME_PROPERTY
+from conformance.report.conventions import LABEL_FAILED_CLAIM, OUTCOME_PROPERTY
 from conformance.report.merge import job_parameter
 from conformance.session import VendorSession
 
@@ -185,20 +185,42 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("vendor_under_test", vendors, scope="function")
 
 
+VENDOR_KEY = pytest.StashKey[str]()  # the vendor of items that know it from collection, not a fixture (contract)
+
+
+def label_vendor(vendor: str, target: str) -> None:
+    """What every result of a vendor carries, whatever ends it: its vendor, target and CI job.
+
+    Set before any fixture runs, so results skipped or broken in setup are labelled too; the job parameter
+    makes the historyId unique per test and job, so several jobs' results merge without posing as retries.
+    """
+    try:
+        title = specs.load_profile(vendor).title
+    except specs.SpecError:
+        title = vendor
+    allure.dynamic.epic(title)
+    allure.dynamic.label("vendor", vendor)
+    allure.dynamic.parameter("vendor", vendor)
+    allure.dynamic.parameter("target", target)
+    job = job_parameter()
+    if job:
+        allure.dynamic.parameter(*job)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    callspec = getattr(item, "callspec", None)
+    vendor = item.stash.get(VENDOR_KEY, None) or (callspec.params.get("vendor_under_test") if callspec else None)
+    if vendor:
+        label_vendor(vendor, item.config.getoption("target"))
+
+
 @pytest.fixture
 def v(vendor_under_test: str, conformance_runtime: TargetRuntime, request: pytest.FixtureRequest) -> Any:
     """The vendor under test for one scenario: state reset, labels set, exchanges attached afterwards."""
     vendor = vendor_under_test
     session = conformance_runtime.session(vendor)
     profile = session.profile
-    allure.dynamic.epic(profile.title)
-    allure.dynamic.label("vendor", vendor)
-    allure.dynamic.parameter("vendor", vendor)
-    allure.dynamic.parameter("target", conformance_runtime.name)
-    job = job_parameter()
-    if job:
-        # Several CI jobs' results merge into one report; the job keeps their entries apart.
-        allure.dynamic.parameter(*job)
     cap = request.node.get_closest_marker("capability")
     if cap is not None:
         allure.dynamic.feature(cap.args[0])
@@ -318,6 +340,14 @@ def _observe(item: pytest.Item, session: VendorSession, exchanges: list[Any]) ->
 
 
 CLAIMS_KEY = pytest.StashKey[list[str]]()
+
+
+def label_failed_claims(claim_ids: list[str] | tuple[str, ...]) -> None:
+    """Name the claims a test contradicted, so the report paints only those red, not every claim it checks."""
+    for cid in dict.fromkeys(claim_ids):
+        allure.dynamic.label(LABEL_FAILED_CLAIM, cid)
+
+
 FAILED_CLAIMS_KEY = pytest.StashKey[list[str]]()
 
 
@@ -344,6 +374,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         return result
     except ConformanceFailure as failure:
         pyfuncitem.stash[FAILED_CLAIMS_KEY] = failure.claim_ids
+        label_failed_claims(failure.claim_ids)
         known = _known_deviations(failure, session, target)
         if known:
             pytest.xfail("KNOWN DEVIATION: " + "; ".join(f"{d['claim']} ({d['check']}): {d['reason']}" for d in known))

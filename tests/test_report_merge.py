@@ -107,3 +107,40 @@ def test_cli_merges_job_folders_before_summarising(jobs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "merged:  24 results from 2 folder(s)" in out and "(10 passed, 4 failed, 4 warning" in out
     assert (tmp_path / "reports" / "summary.md").is_file()
+
+
+@pytest.mark.slow
+def test_two_jobs_with_the_contract_part_merge(tmp_path):
+    """Real runs, contract part included: every result has its vendor and its job, so nothing collides."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for job in ("eu", "us"):
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())", "run",
+             "--vendor", "opsnow", "--no-html", "--reports", str(tmp_path / job), "--", "-k",
+             "test_contract or valid_bearer"],
+            cwd=root, capture_output=True, text=True, timeout=600, env={**os.environ, "CONFORMANCE_JOB": job},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    sources = [tmp_path / job / "allure-results" for job in ("eu", "us")]
+    dest = tmp_path / "merged"
+    stats = merge_results(sources, dest)
+    results = [json.loads(p.read_text()) for p in result_files(dest)]
+    assert stats.results == len(results) and len(results) > 4
+    contract = [r for r in results if any(lb["value"] == "contract" for lb in r["labels"] if lb["name"] == "feature")]
+    assert {r["name"] for r in contract} >= {
+        "OpsNow contract: stateful links",
+        "OpsNow contract: authorized calls succeeded",
+    }
+    for r in results:
+        labels = {lb["name"]: lb["value"] for lb in r["labels"]}
+        params = {p["name"]: p["value"] for p in r["parameters"]}
+        assert labels.get("vendor") == "opsnow" and labels.get("epic") == "OpsNow", r["name"]
+        assert params.get("job") in ("'eu'", "'us'"), r["name"]
+    assert len({r["historyId"] for r in results}) == len(results)
+    counts = write_summary(dest, tmp_path / "summary.md")
+    assert list(counts["by_vendor"]) == ["opsnow"] and counts["total"] == len(results)

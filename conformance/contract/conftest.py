@@ -19,7 +19,7 @@ from conformance.contract.budgets import RESPONSE_CHECKS
 from conformance.contract.items import ITEM_KEY, ItemInfo, label_allure
 from conformance.contract.runtime import VendorContract
 from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
-from conformance.plugin import CLAIMS_KEY, FAILED_CLAIMS_KEY
+from conformance.plugin import CLAIMS_KEY, FAILED_CLAIMS_KEY, VENDOR_KEY, label_failed_claims
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,6 +45,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         operation = ApiOperationMark.get(item.obj) if isinstance(item, SchemathesisFunction) else None
         if operation is not None and schemas.VENDOR_KEY in operation.schema.raw_schema:
             item.stash[ITEM_KEY] = ItemInfo(schemas.vendor_of(operation.schema), operation.label)
+            item.stash[VENDOR_KEY] = item.stash[ITEM_KEY].vendor
 
 
 # --- fixtures ------------------------------------------------------------------------------------------------
@@ -124,6 +125,7 @@ def _report(item: pytest.Function, converted: BaseException, contract: VendorCon
         allure.attach(converted.example, name="minimal failing example", attachment_type=allure.attachment_type.TEXT)
     if isinstance(converted, ConformanceFailure):
         item.stash[FAILED_CLAIMS_KEY] = converted.claim_ids
+        label_failed_claims(converted.claim_ids)
         if converted.assumed_only:
             pytest.xfail(f"ASSUMPTION NOT MET (warning): {converted.render()}")
         raise converted

@@ -26,16 +26,15 @@ ITEM_KEY = pytest.StashKey[ItemInfo]()
 
 
 def label_allure(contract: VendorContract, title: str, story: str, claims: list[str] | tuple[str, ...] = ()) -> None:
-    """Epic = vendor, feature = contract, story = operation; the operation is a parameter so entries stay apart."""
-    allure.dynamic.epic(contract.profile.title)
+    """Feature = contract, story = operation; the operation is a parameter so entries stay apart.
+
+    The vendor's labels (epic, vendor, target, job) come from the plugin's label_vendor() at setup.
+    """
     allure.dynamic.feature("contract")
     allure.dynamic.story(story)
     allure.dynamic.title(f"{contract.profile.title} contract: {title}")
-    allure.dynamic.label("vendor", contract.vendor)
     allure.dynamic.tag("schemathesis")
-    allure.dynamic.parameter("vendor", contract.vendor)
     allure.dynamic.parameter("operation", story)
-    allure.dynamic.parameter("target", contract.options.target)
     allure.dynamic.parameter("budget", contract.options.budget, excluded=True)
     allure.dynamic.parameter("seed", str(contract.options.seed), excluded=True)
     index = specs.claim_index()
