@@ -278,7 +278,7 @@ def _write_metadata(args: argparse.Namespace, results: Path, base_urls: dict[str
     except ImportError:
         return
     vendors = list(base_urls)
-    write_environment(
+    props = write_environment(
         results,
         target=args.target,
         vendors=vendors,
@@ -286,6 +286,12 @@ def _write_metadata(args: argparse.Namespace, results: Path, base_urls: dict[str
         suite_version=__version__,
         spec_hashes={v: specs.spec_hash(v) for v in vendors},
     )
+    if args.target == "mock" and args.mock_fault:
+        # A mock with faults is another server: its history must not mix with the faithful mock's.
+        from conformance.report.environment import ENVIRONMENT_FILE, write_properties
+
+        key = "+".join(["mock", *sorted(f.split("=")[0] for f in args.mock_fault)])
+        write_properties(results / ENVIRONMENT_FILE, {**props, "history_key": key})
 
 
 def _write_fingerprint(reports: Path) -> None:
@@ -305,7 +311,7 @@ def _build_reports(args: argparse.Namespace, reports: Path) -> int:
     ns = argparse.Namespace(
         results=str(reports / "allure-results"),
         out=str(reports / "allure-report"),
-        history=str(reports / "history" / "history.jsonl"),
+        history=None,  # per target: reports/history/<target>/history.jsonl
         no_html=args.no_html,
         summary=str(reports / "summary.md"),
     )

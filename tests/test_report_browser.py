@@ -72,7 +72,7 @@ def test_overview_shows_every_vendor_and_the_counts(report):
     for vendor in ("Klavi", "OpsNow", "KlearStack", "Knowledge Stack"):
         assert vendor in text
     assert "Authentication conformance" in text
-    assert "KLAVI-AUTH-007 Expired access tokens are rejected" in text  # the claim level of the tree
+    assert "test_expired_token_rejected" in text  # the tree lists tests, each once
     assert "Failed 2 Broken 2 Passed 5 Skipped 3" in text
 
 
@@ -122,3 +122,71 @@ def test_a_real_suite_run_renders_its_failing_claim(tmp_path):
     assert re.search(r"exchange \d+: GET /monitor/v1/reports -> 200", text)  # the attached exchange
     assert "Category: Vendor non-conformance" in text
     assert "Klavi" in text
+
+
+TREE_SECTION = re.compile(
+    r'data-testid="tree-section-title"[^>]*>([^<]*)</span>.*?styles_tree-status-bar__[\w-]+"[^>]*>(.*?)</div></div>',
+    re.S,
+)
+STATUS_ITEM = re.compile(r'styles_(failed|broken|passed|skipped|unknown)__[\w-]+"[^>]*>(\d+)<')
+TREE_LEAF = re.compile(r'data-testid="tree-leaf-status-(\w+)".*?data-testid="tree-leaf-title"[^>]*>([^<]*)<', re.S)
+
+
+def tree_counts(dom: str) -> dict[str, dict[str, int]]:
+    """The status bar of each tree section, as rendered: section title -> status -> count."""
+    return {
+        html.unescape(title): {k: int(n) for k, n in STATUS_ITEM.findall(bar)}
+        for title, bar in TREE_SECTION.findall(dom)
+    }
+
+
+def summary_rows(summary: str) -> dict[str, dict[str, int]]:
+    rows = {}
+    for line in summary.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 7 and cells[1].isdigit():
+            rows[cells[0]] = dict(
+                zip(("passed", "failed", "warning", "broken", "skipped", "total"), map(int, cells[1:]), strict=True)
+            )
+    return rows
+
+
+def _run(reports: Path, *args: str) -> subprocess.CompletedProcess:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from conformance.cli import main; sys.exit(main())", "run",
+         "--no-contract", "--reports", str(reports), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_tree_counts_equal_the_summary_and_only_the_broken_claim_is_red(tmp_path):
+    reports = tmp_path / "reports"
+    clean = _run(reports, "--vendor", "klavi", "--vendor", "opsnow")
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
+    rows = summary_rows((reports / "summary.md").read_text())
+    tree = tree_counts(chromium((reports / "allure-report" / "index.html").as_uri(), tmp_path / "p1", "--dump-dom"))
+    for vendor in ("Klavi", "OpsNow"):
+        row, shown = rows[vendor], tree[vendor]
+        # Each test once: the vendor's node counts exactly what summary.md counts (the bar leaves out zeros and
+        # skipped tests; a warning is a skipped result).
+        assert shown.get("passed", 0) == row["passed"] and shown.get("failed", 0) == row["failed"] == 0, shown
+        assert shown.get("broken", 0) == row["broken"]
+        assert shown.get("skipped", row["skipped"] + row["warning"]) == row["skipped"] + row["warning"]
+
+    # One fault that breaks one claim: in the claims view only that claim is red, the claims it shares
+    # tests with stay green.
+    fault = _run(reports, "--vendor", "klavi", "--mock-fault", "wrong-401-body")
+    assert fault.returncode == 1, fault.stdout[-2000:] + fault.stderr[-2000:]
+    rows = summary_rows((reports / "summary.md").read_text())
+    index = reports / "allure-report" / "index.html"
+    tree = tree_counts(chromium(index.as_uri(), tmp_path / "p2", "--dump-dom"))
+    assert tree["Klavi"].get("failed", 0) == rows["Klavi"]["failed"] > 0
+    assert tree["Klavi"].get("passed", 0) == rows["Klavi"]["passed"]
+    dom = chromium((index.parent / "claims.html").as_uri(), tmp_path / "p3", "--dump-dom")
+    leaves = [(status, html.unescape(title)) for status, title in TREE_LEAF.findall(dom)]
+    assert len(leaves) > 10, leaves
+    red = [title for status, title in leaves if status in ("failed", "broken")]
+    assert [t.split()[0] for t in red] == ["KLAVI-AUTH-007"], red
+    assert {status for status, _ in leaves} == {"failed", "passed"}

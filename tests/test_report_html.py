@@ -44,7 +44,7 @@ def built(sample, tmp_path_factory):
 def test_one_self_contained_html_file(built):
     base, stats = built
     out = base / "allure-report"
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "summary.json", "test-results.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["claims.html", "index.html", "summary.json", "test-results.json"]
     html = stats.index_html.read_text(encoding="utf-8")
     assert stats.index_html == out / "index.html" and len(html) > 100_000
     # Every script and stylesheet is inline or a data: URI, so the page opens from file:// alone.
@@ -71,28 +71,65 @@ def test_categories_metadata_and_grouping_are_in_the_report(built):
     assert totals == {"Vendor non-conformance": 2, "Assumption not met": 2, "Infrastructure": 1, "Suite error": 1}
     environment = {e["name"]: e["values"] for e in json.loads(data["widgets/allure_environment.json"])}
     assert environment["target"] == ["mock"] and environment["base_url.klavi"] == ["https://127.0.0.1:8443"]
-    tree = data["widgets/tree.json"].decode()
-    for name in ("Klavi", "OpsNow", "KlearStack", "Knowledge Stack", "expiry", "KLAVI-AUTH-007 Expired access"):
-        assert name in tree
-    # The history file is ours to keep, not part of the report folder, and Allure wrote it.
-    assert stats.history_path == base / "history" / "history.jsonl" and stats.history_entries == 1
+    tree = json.loads(data["widgets/tree.json"])
+    titles = {g["name"] for g in tree["groupsById"].values()}
+    assert {"Klavi", "OpsNow", "KlearStack", "Knowledge Stack", "expiry"} <= titles
+    assert not [t for t in titles if t.startswith("KLAVI-AUTH")]  # claims are not tree levels: no test twice
+    assert len(tree["leavesById"]) == 12
+    # The history file is ours to keep, not part of the report folder, and Allure wrote it (per target).
+    assert stats.history_path == base / "history" / "mock" / "history.jsonl" and stats.history_entries == 1
 
 
 @needs_node
-def test_history_accumulates_and_the_output_folder_is_cleaned(sample, tmp_path):
+def test_history_has_one_entry_per_run_and_the_output_folder_is_cleaned(sample, tmp_path):
     out, history = tmp_path / "report", tmp_path / "h" / "history.jsonl"
     build_report(sample.results, out, history_path=history, project_root=ROOT)
     (out / "stale.html").write_text("from an older build")
+    # Rebuilding the same run's report adds no entry and shows the same (empty) history.
     stats = build_report(sample.results, out, history_path=history, project_root=ROOT, history_limit=2)
     assert not (out / "stale.html").exists()
+    assert stats.history_entries == 1
+    tests = [json.loads(v) for k, v in report_data(stats.index_html).items() if k.startswith("data/test-results/")]
+    assert tests and all(len(t["history"]) == 0 for t in tests)
+    # A new run of the same tests is a second entry; each test then has the first run in its history.
+    second = make_results(tmp_path / "second")
+    stats = build_report(second.results, out, history_path=history, project_root=ROOT, history_limit=2)
     assert stats.history_entries == 2
     tests = [json.loads(v) for k, v in report_data(stats.index_html).items() if k.startswith("data/test-results/")]
     assert tests and all(len(t["history"]) == 1 for t in tests)
+    assert not [t["name"] for t in tests if t.get("flaky")]  # the same outcome twice is not flaky
     charts = json.loads(report_data(stats.index_html)["widgets/charts.json"])
     dynamics = next(c for c in charts["general"].values() if c["type"] == "statusDynamics")
     assert len(dynamics["data"]) == 2
-    stats = build_report(sample.results, out, history_path=history, project_root=ROOT, history_limit=2)
+    stats = build_report(second.results, out, history_path=history, project_root=ROOT, history_limit=2)
     assert stats.history_entries == 2
+
+
+@needs_node
+def test_conformance_report_twice_is_one_history_entry(sample, tmp_path, capsys):
+    out = tmp_path / "reports" / "allure-report"
+    for _ in range(2):
+        assert cli.run(_args(results=sample.results, out=out)) == 0
+    history = tmp_path / "reports" / "history" / "mock" / "history.jsonl"
+    assert len(history.read_text().splitlines()) == 1
+    assert capsys.readouterr().out.count("(1 run(s);") == 2
+    summary = (tmp_path / "reports" / "summary.md").read_text()
+    assert "First run of this target in the history" in summary  # the rebuild compares with no earlier run
+
+
+@needs_node
+def test_each_target_keeps_its_own_history(sample, tmp_path):
+    import shutil as sh
+
+    sandbox = tmp_path / "sandbox-results"
+    sh.copytree(sample.results, sandbox)
+    props = (sandbox / "environment.properties").read_text().replace("target=mock", "target=sandbox")
+    (sandbox / "environment.properties").write_text(props)
+    out = tmp_path / "reports" / "allure-report"
+    mock_stats = build_report(sample.results, out, project_root=ROOT)
+    sandbox_stats = build_report(sandbox, out, project_root=ROOT)
+    assert mock_stats.history_path.parent.name == "mock" and sandbox_stats.history_path.parent.name == "sandbox"
+    assert mock_stats.history_entries == sandbox_stats.history_entries == 1
 
 
 @needs_node
@@ -123,7 +160,7 @@ def test_cli_builds_summary_and_report(sample, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert (reports / "summary.md").is_file() and (reports / "allure-report" / "index.html").is_file()
-    assert (reports / "history" / "history.jsonl").is_file()
+    assert (reports / "history" / "mock" / "history.jsonl").is_file()
     assert "summary: " in out and "report:  " in out and "index.html" in out
 
 

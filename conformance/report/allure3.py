@@ -17,22 +17,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .claims import LABEL_TREND, previous_outcomes, trend, write_claim_results
 from .conventions import (
     ASSUMPTION_MESSAGE_REGEX,
     INFRASTRUCTURE_MESSAGE_REGEX,
     LABEL_EPIC,
     LABEL_FEATURE,
     LABEL_OUTCOME,
-    LABEL_STORY,
     OUTCOME_WARNING,
 )
 from .errors import ReportError
-from .results import result_files
+from .history import default_history_path, plan, previous_entry, read_lines, tag_last_entry
+from .results import load_outcomes, result_files
 
 PACKAGE = "allure"
 MIN_NODE_MAJOR = 20  # several of Allure 3's dependencies declare node >= 20
 NODE_MISSING = f"Node.js {MIN_NODE_MAJOR}+ is needed to build the HTML report: install it or pass --no-html"
 REPORT_NAME = "Authentication conformance"
+CLAIMS_NAME = "Authentication conformance: claims"
+# The claims view, one file beside index.html: vendor -> trend since the previous run -> claim.
+CLAIMS_FILE = "claims.html"
 # One history line holds every test of a run; 20 nightly runs keep the file in the low megabytes.
 HISTORY_LIMIT = 20
 INSTALL_TIMEOUT = 900
@@ -202,7 +206,13 @@ def ensure_allure(project_root: Path) -> Path:
     return cli
 
 
-def allure_config(*, history_path: Path, history_limit: int = HISTORY_LIMIT, name: str = REPORT_NAME) -> dict[str, Any]:
+def allure_config(
+    *,
+    history_path: Path,
+    history_limit: int = HISTORY_LIMIT,
+    name: str = REPORT_NAME,
+    group_by: list[str] | None = None,
+) -> dict[str, Any]:
     """The Allure 3 configuration (allurerc.json shape) of the suite's report."""
     return {
         "name": name,
@@ -216,8 +226,9 @@ def allure_config(*, history_path: Path, history_limit: int = HISTORY_LIMIT, nam
                     "singleFile": True,
                     "reportName": name,
                     "reportLanguage": "en",
-                    # vendor -> capability -> claim, as the design asks
-                    "groupBy": [LABEL_EPIC, LABEL_FEATURE, LABEL_STORY],
+                    # vendor -> capability -> test: each test once, so the tree counts what summary.md counts
+                    # (grouping by claim listed a test under each of its claims); claims.html has the claims.
+                    "groupBy": group_by or [LABEL_EPIC, LABEL_FEATURE],
                 }
             }
         },
@@ -274,37 +285,13 @@ def _read_stats(out: Path) -> dict[str, int]:
     return {k: int(stats.get(k) or 0) for k in ("total", "passed", "failed", "broken", "skipped", "unknown")}
 
 
-def build_report(
-    results_dir: Path,
-    report_dir: Path,
-    *,
-    history_path: Path | None = None,
-    project_root: Path | None = None,
-    history_limit: int = HISTORY_LIMIT,
-    name: str = REPORT_NAME,
-) -> ReportStats:
-    """Generate the single-file HTML report of an allure-results folder and check it holds results.
-
-    history_path defaults to history/history.jsonl beside the report folder (reports/history/history.jsonl
-    for reports/allure-report); keep that file between runs for the trend chart and per-test history.
-    """
-    results_dir, report_dir = Path(results_dir), Path(report_dir)
-    if not results_dir.is_dir() or not result_files(results_dir):
-        raise ReportError(f"no test results in {results_dir}: run the suite first, or point --results at its output")
-    root = Path(project_root).resolve() if project_root else find_project_root()
-    history = Path(history_path) if history_path else report_dir.resolve().parent / "history" / "history.jsonl"
-    cli = ensure_allure(root)
-    node = node_executable()
-    out = _prepare_output(report_dir, results_dir, history, root)
-    history = history.resolve()
-    history.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "ALLURE_NO_ANALYTICS": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"}
+def _generate(node: str, cli: Path, results_dir: Path, out: Path, config: dict[str, Any], env: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory(prefix="allurerc-") as tmp:
-        config = Path(tmp) / "allurerc.json"
-        config.write_text(json.dumps(allure_config(history_path=history, history_limit=history_limit, name=name)))
+        path = Path(tmp) / "allurerc.json"
+        path.write_text(json.dumps(config))
         # Run inside the results folder and name it ".": Allure globs its results arguments, and a real path
         # may hold glob characters.
-        cmd = [node, str(cli.resolve()), "generate", ".", "--config", str(config), "--output", str(out)]
+        cmd = [node, str(cli.resolve()), "generate", ".", "--config", str(path), "--output", str(out)]
         try:
             proc = subprocess.run(
                 cmd, cwd=results_dir, env=env, capture_output=True, text=True, timeout=GENERATE_TIMEOUT
@@ -315,17 +302,72 @@ def build_report(
             raise ReportError(f"allure generate could not start: {exc}") from None
     if proc.returncode != 0:
         reason = _tail(proc.stderr or proc.stdout)
+        history = Path(config["historyPath"])
         if "JSON" in reason and history.exists():
             reason += f" (a damaged history file? move {history} away and build again)"
         raise ReportError(f"allure generate failed: {reason}")
-    index = out / "index.html"
-    if not index.is_file():
-        raise ReportError(f"allure generate wrote no {index}")
-    stats = _read_stats(out)
-    if stats["total"] == 0:
-        raise ReportError(f"no test results in {results_dir}: Allure found none it could read")
-    strip_analytics(index)
-    entries = (
-        sum(1 for line in history.read_text(encoding="utf-8").splitlines() if line.strip()) if history.exists() else 0
+
+
+def build_report(
+    results_dir: Path,
+    report_dir: Path,
+    *,
+    history_path: Path | None = None,
+    project_root: Path | None = None,
+    history_limit: int = HISTORY_LIMIT,
+    name: str = REPORT_NAME,
+) -> ReportStats:
+    """Generate the single-file HTML report of an allure-results folder (and its claims view) and check it.
+
+    history_path defaults to history/<target>/history.jsonl beside the report folder; keep that file between
+    runs for the trend chart and per-test history. A run adds one entry: rebuilding a report from the same
+    results reads the history before that run and leaves the file as it is.
+    """
+    results_dir, report_dir = Path(results_dir), Path(report_dir)
+    if not results_dir.is_dir() or not result_files(results_dir):
+        raise ReportError(f"no test results in {results_dir}: run the suite first, or point --results at its output")
+    root = Path(project_root).resolve() if project_root else find_project_root()
+    history = (
+        Path(history_path)
+        if history_path
+        else default_history_path(report_dir.resolve().parent / "history", results_dir)
     )
+    cli = ensure_allure(root)
+    node = node_executable()
+    out = _prepare_output(report_dir, results_dir, history, root)
+    history = history.resolve()
+    history.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "ALLURE_NO_ANALYTICS": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    use = plan(history, results_dir)
+    changes = trend(load_outcomes(results_dir), previous_outcomes(previous_entry(history, results_dir)))
+    with tempfile.TemporaryDirectory(prefix="conformance-report-") as tmp:
+        work = Path(tmp)
+        used_history = history
+        if use.rebuild:
+            # This run is in the history already: build against what came before it, and keep the file.
+            used_history = work / "history.jsonl"
+            used_history.write_text("".join(line + "\n" for line in use.prior), encoding="utf-8")
+        config = allure_config(history_path=used_history, history_limit=history_limit, name=name)
+        _generate(node, cli, results_dir, out, config, env)
+        if not use.rebuild:
+            tag_last_entry(history, use.key)
+        index = out / "index.html"
+        if not index.is_file():
+            raise ReportError(f"allure generate wrote no {index}")
+        stats = _read_stats(out)
+        if stats["total"] == 0:
+            raise ReportError(f"no test results in {results_dir}: Allure found none it could read")
+        strip_analytics(index)
+        claims_results, claims_out = work / "claims-results", work / "claims-report"
+        if write_claim_results(changes, claims_results):
+            claims_config = allure_config(
+                history_path=work / "claims-history.jsonl",
+                history_limit=1,
+                name=CLAIMS_NAME,
+                group_by=[LABEL_EPIC, LABEL_TREND],
+            )
+            _generate(node, cli, claims_results, claims_out, claims_config, env)
+            strip_analytics(claims_out / "index.html")
+            shutil.copyfile(claims_out / "index.html", out / CLAIMS_FILE)
+    entries = len(read_lines(history))
     return ReportStats(**stats, index_html=index, history_path=history, history_entries=entries)

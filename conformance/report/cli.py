@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .allure3 import build_report
 from .errors import ReportError
+from .history import default_history_path
 from .junit import check_junit
 from .merge import merge_results
 from .summary import write_summary
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--history",
         type=Path,
         metavar="PATH",
-        help="history file kept across runs for trends (default: history/history.jsonl beside --out)",
+        help="history file kept across runs for trends (default: history/<target>/history.jsonl beside --out)",
     )
     parser.add_argument("--summary", type=Path, metavar="PATH", help="summary.md to write (default: beside --out)")
     parser.add_argument(
@@ -68,7 +69,8 @@ def _run(args: argparse.Namespace) -> int:
         for empty in merged.empty_sources:
             print(f"note:    {empty} held no test results")
     summary_path = _path(args, "summary", out.parent / "summary.md")
-    counts = write_summary(results, summary_path)
+    history = _path(args, "history") or default_history_path(out.resolve().parent / "history", results)
+    counts = write_summary(results, summary_path, history_path=history)
     print(f"summary: {summary_path} ({_counts(counts)})")
     junit = out.parent / "junit.xml"
     if junit.is_file():
@@ -76,8 +78,9 @@ def _run(args: argparse.Namespace) -> int:
         tally = f"{j.tests} tests, {j.failures} failures, {j.errors} errors, {j.skipped} skipped"
         print(f"junit:   {junit} ({tally})")
     if getattr(args, "no_html", False):
+        print(f"history: {history} not updated (--no-html: the history is Allure's, written with the report)")
         return 0
-    stats = build_report(results, out, history_path=_path(args, "history"))
+    stats = build_report(results, out, history_path=history)
     print(f"report:  {stats.index_html} (one file: open it in a browser, or keep it as a CI artifact)")
     print(f"history: {stats.history_path} ({stats.history_entries} run(s); keep it between runs for trends)")
     return 0

@@ -15,6 +15,7 @@ from .conventions import (
     CLAIM_ID_REGEX,
     LABEL_CLAIM,
     LABEL_EPIC,
+    LABEL_FAILED_CLAIM,
     LABEL_OUTCOME,
     LABEL_STORY,
     LABEL_VENDOR,
@@ -64,12 +65,16 @@ class TestOutcome:
     stop: int
     path: Path
     details: tuple[tuple[str, str], ...] = ()  # (claim ID, "[check] expected X, got Y") from the findings
+    failed_claim_ids: tuple[str, ...] = ()  # the claims the plugin named as contradicted (failed_claim labels)
 
     def detail(self, claim_id: str) -> str:
         return next((text for cid, text in self.details if cid == claim_id), "")
 
     def failing_claims(self) -> tuple[Claim, ...]:
-        """Claims the message names first, else all of the test's claims (the message did not say)."""
+        """Claims the plugin labelled as contradicted; else those the message names; else all of the test's claims."""
+        if self.failed_claim_ids:
+            by_id = {c.id: c for c in self.claims}
+            return tuple(by_id.get(cid, Claim(cid, "")) for cid in self.failed_claim_ids)
         named = tuple(c for c in self.claims if re.search(rf"(?<![\w.-]){re.escape(c.id)}(?![\w.-])", self.message))
         return named or self.claims
 
@@ -170,6 +175,7 @@ def to_outcome(result: dict[str, Any], path: Path) -> TestOutcome:
         stop=int(result.get("stop") or 0),
         path=path,
         details=finding_details(message),
+        failed_claim_ids=tuple(dict.fromkeys(labels(result, LABEL_FAILED_CLAIM))),
     )
 
 

@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .claims import FIXED, NEW_FAILURE, STILL_FAILING, Trend, previous_outcomes, trend
 from .conventions import ASSUMPTION_PREFIX, OUTCOMES
 from .environment import read_properties
 from .errors import ReportError
+from .history import previous_entry
 from .results import TestOutcome, load_outcomes
 
 ICONS = {"failed": "❌", "warning": "⚠️", "broken": "🔧"}
@@ -100,7 +102,36 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_summary(outcomes: list[TestOutcome], *, target: str | None = None) -> str:
+TREND_ICONS = {NEW_FAILURE: "🆕", FIXED: "✅", STILL_FAILING: "❌"}
+
+
+def _trend_section(t: Trend, vendors: dict[str, dict[str, Any]]) -> list[str]:
+    """Per vendor and per claim: new failures, fixed, still failing since the previous run of this target."""
+    parts = ["", "## Since the previous run", ""]
+    if not t.has_previous:
+        return [*parts, "First run of this target in the history: nothing to compare with yet."]
+    parts.append("| Vendor | New failures | Fixed | Still failing |")
+    parts.append("|---|---:|---:|---:|")
+    for key in sorted(vendors, key=lambda k: (vendors[k]["title"].lower(), k)):
+        c = t.vendor_counts(key)
+        parts.append(f"| {_cell(vendors[key]['title'])} | {c[NEW_FAILURE]} | {c[FIXED]} | {c[STILL_FAILING]} |")
+    parts.append("")
+    parts.append("Counted in claims; a claim fails only when a test names it as contradicted.")
+    changed = [v for v in t.claims.values() if v.trend in TREND_ICONS]
+    order = list(TREND_ICONS)
+    if changed:
+        parts.append("")
+        for v in sorted(changed, key=lambda v: (v.vendor_title.lower(), order.index(v.trend), v.claim.id)):
+            head = f"{v.claim.id} {v.claim.title}".strip()
+            parts.append(f"- {TREND_ICONS[v.trend]} {v.vendor_title}: {head} — {v.trend}")
+    for v in t.fixed_gone:
+        parts.append(f"- ❔ {v.vendor_title}: {v.claim.id} {v.claim.title} — failed before, not checked in this run")
+    if not changed and not t.fixed_gone:
+        parts += ["", "No claim changed its verdict."]
+    return parts
+
+
+def render_summary(outcomes: list[TestOutcome], *, target: str | None = None, changes: Trend | None = None) -> str:
     counts = count(outcomes)
     parts = [f"# Authentication conformance: {verdict(counts)}", ""]
     vendors = counts["by_vendor"]
@@ -132,16 +163,24 @@ def render_summary(outcomes: list[TestOutcome], *, target: str | None = None) ->
                 shown += 1
         if total > shown:
             parts += ["", f"… and {total - shown} more: see the HTML report."]
+    if changes is not None:
+        parts += _trend_section(changes, vendors)
     return "\n".join(parts) + "\n"
 
 
-def write_summary(results_dir: Path, out_path: Path) -> dict[str, Any]:
-    """Write summary.md from an allure-results folder (one job's or several merged) and return the counts."""
+def write_summary(results_dir: Path, out_path: Path, *, history_path: Path | None = None) -> dict[str, Any]:
+    """Write summary.md from an allure-results folder (one job's or several merged) and return the counts.
+
+    With history_path (the report's history.jsonl), it also says what changed since the previous run.
+    """
     results_dir, out_path = Path(results_dir), Path(out_path)
     outcomes = load_outcomes(results_dir)
     if not outcomes:
         raise ReportError(f"no test results in {results_dir}: run the suite first, or point --results at its output")
     target = read_properties(results_dir / "environment.properties").get("target")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(render_summary(outcomes, target=target), encoding="utf-8")
+    changes = None
+    if history_path is not None:
+        changes = trend(outcomes, previous_outcomes(previous_entry(Path(history_path), results_dir)))
+    out_path.write_text(render_summary(outcomes, target=target, changes=changes), encoding="utf-8")
     return count(outcomes)
