@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+import pytest
 
 from conformance.report.claims import (
     FIRST_RUN,
@@ -112,3 +115,47 @@ def test_a_rebuild_is_recognised_by_its_run(tmp_path):
     again = plan(history, results)
     assert again.rebuild and len(again.prior) == 1 and again.key == run_key(results)
     assert json.loads(history.read_text().splitlines()[-1])[RUN_KEY] == first.key
+
+
+def _copy_run(src: Path, dest: Path, *, history_key: str, status: str | None = None) -> Path:
+    """Another run of the sample's tests: new uuids (a new run), optionally every test with one status."""
+    import uuid
+
+    dest.mkdir(parents=True)
+    for path in src.iterdir():
+        if path.name.endswith("-result.json"):
+            data = json.loads(path.read_text())
+            data["uuid"] = str(uuid.uuid4())
+            if status:
+                data["status"], data["statusDetails"] = status, {}
+            (dest / f"{data['uuid']}-result.json").write_text(json.dumps(data))
+        elif path.name == "environment.properties":
+            (dest / path.name).write_text(path.read_text() + f"history_key={history_key}\n")
+        else:
+            (dest / path.name).write_bytes(path.read_bytes())
+    return dest
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed: the HTML report needs it")
+def test_a_deterministic_fault_is_not_flaky_across_a_clean_run_in_between(tmp_path):
+    from conformance.report import build_report, report_data, write_environment
+    from conformance.report.sample import make_results
+
+    sample = make_results(tmp_path / "sample")
+    write_environment(sample.results, target="mock", vendors=["klavi"], base_urls={}, suite_version="0", spec_hashes={})
+    out = tmp_path / "reports" / "allure-report"
+    root = Path(__file__).resolve().parents[1]
+    fault1 = _copy_run(sample.results, tmp_path / "f1", history_key="mock+never-expire")
+    clean = _copy_run(sample.results, tmp_path / "c", history_key="mock", status="passed")
+    fault2 = _copy_run(sample.results, tmp_path / "f2", history_key="mock+never-expire")
+    for results in (fault1, clean, fault2):
+        stats = build_report(results, out, project_root=root)
+    assert stats.history_path.parent.name == "mock+never-expire" and stats.history_entries == 2
+    assert len((tmp_path / "reports" / "history" / "mock" / "history.jsonl").read_text().splitlines()) == 1
+    tests = [json.loads(v) for k, v in report_data(stats.index_html).items() if k.startswith("data/test-results/")]
+    failed = [t for t in tests if t["status"] == "failed"]
+    assert failed and not [t["name"] for t in tests if t.get("flaky")]
+    assert all(len(t["history"]) == 1 for t in failed)
+    tree = json.loads(report_data(out / "claims.html")["widgets/tree.json"])
+    groups = {g["name"] for g in tree["groupsById"].values()}
+    assert {"Klavi", "still failing", "unchanged"} <= groups and "new failure" not in groups

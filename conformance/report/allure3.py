@@ -349,7 +349,8 @@ def build_report(
             used_history.write_text("".join(line + "\n" for line in use.prior), encoding="utf-8")
         config = allure_config(history_path=used_history, history_limit=history_limit, name=name)
         _generate(node, cli, results_dir, out, config, env)
-        if not use.rebuild:
+        # Tag the line Allure appended (only if it appended one: never relabel an earlier run's line).
+        if not use.rebuild and read_lines(history)[-1:] != use.lines[-1:]:
             tag_last_entry(history, use.key)
         index = out / "index.html"
         if not index.is_file():
