@@ -184,7 +184,10 @@ def test_tree_counts_equal_the_summary_and_only_the_broken_claim_is_red(tmp_path
     tree = tree_counts(chromium(index.as_uri(), tmp_path / "p2", "--dump-dom"))
     assert tree["Klavi"].get("failed", 0) == rows["Klavi"]["failed"] > 0
     assert tree["Klavi"].get("passed", 0) == rows["Klavi"]["passed"]
+    main_dom = chromium(index.as_uri(), tmp_path / "p4", "--dump-dom")
+    assert re.search(r'<a id="conformance-claims-link" href="claims.html"[^>]*>Claims and what changed', main_dom)
     dom = chromium((index.parent / "claims.html").as_uri(), tmp_path / "p3", "--dump-dom")
+    assert 'id="conformance-tests-link" href="index.html"' in dom
     leaves = [(status, html.unescape(title)) for status, title in TREE_LEAF.findall(dom)]
     assert len(leaves) > 10, leaves
     red = [title for status, title in leaves if status in ("failed", "broken")]

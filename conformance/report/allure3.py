@@ -265,6 +265,22 @@ def strip_analytics(index_html: Path) -> bool:
     return bool(n)
 
 
+_LINK_STYLE = (
+    "position:fixed;right:16px;bottom:16px;z-index:10000;padding:8px 12px;border-radius:6px;"
+    "background:#1f6feb;color:#fff;font:600 13px sans-serif;text-decoration:none;box-shadow:0 2px 6px #0004"
+)
+
+
+def add_link(index_html: Path, href: str, text: str, link_id: str) -> None:
+    """A fixed link between the report and its claims view (both files sit in one folder, so it works offline)."""
+    html = index_html.read_text(encoding="utf-8")
+    if f'id="{link_id}"' in html or "</body>" not in html:
+        return
+    link = f'<a id="{link_id}" href="{href}" style="{_LINK_STYLE}">{text}</a>'
+    head, tail = html.rsplit("</body>", 1)
+    index_html.write_text(head + link + "</body>" + tail, encoding="utf-8")
+
+
 def report_data(index_html: Path) -> dict[str, bytes]:
     """The data files a single-file report embeds (widgets/*.json, data/test-results/*.json, attachments)."""
     files: dict[str, bytes] = {}
@@ -369,6 +385,8 @@ def build_report(
             )
             _generate(node, cli, claims_results, claims_out, claims_config, env)
             strip_analytics(claims_out / "index.html")
+            add_link(claims_out / "index.html", "index.html", "← Tests", "conformance-tests-link")
             shutil.copyfile(claims_out / "index.html", out / CLAIMS_FILE)
+            add_link(index, CLAIMS_FILE, "Claims and what changed since the previous run →", "conformance-claims-link")
     entries = len(read_lines(history))
     return ReportStats(**stats, index_html=index, history_path=history, history_entries=entries)
