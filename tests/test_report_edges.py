@@ -158,3 +158,38 @@ def test_real_wait_on_the_mock_refuses_without_short_lifetimes(tmp_path: Path) -
     assert code == exitcodes.USAGE
     assert err.count("\n") == 1 and "--real-wait on the mock" in err and "--mock-lifetime" in err, err
     assert not (tmp_path / "r" / "allure-results").exists() or not any((tmp_path / "r" / "allure-results").iterdir())
+
+
+@pytest.mark.slow
+def test_contract_tests_skipped_on_a_real_target_carry_their_vendor(tmp_path: Path) -> None:
+    """On a target that is not the mock, destructive contract operations skip in setup: still labelled."""
+    import json
+
+    from conformance.mock.server import MockServer
+    from conformance.report.results import NO_VENDOR, load_outcomes
+
+    with MockServer("knowledgestack") as server:
+        creds = server.credentials
+        cfg = tmp_path / "ks.toml"
+        cfg.write_text(
+            "[targets.local.knowledgestack]\n"
+            f'base_url = "{server.base_url}"\n'
+            f'credentials = {{ email = "{creds["email"]}", password = {{ env = "KS_PW" }}, '
+            f'restricted_email = "{creds["restricted_email"]}", restricted_password = {{ env = "KS_RPW" }}, '
+            f'sso_tenant_id = "{creds["sso_tenant_id"]}", sso_redirect_uri = "{creds["sso_redirect_uri"]}" }}\n'
+        )
+        env = {"KS_PW": creds["password"], "KS_RPW": creds["restricted_password"], "CONFORMANCE_JOB": "nightly-eu"}
+        reports = tmp_path / "r"
+        code, out, err = run(
+            reports, "--no-html", "--target", "local", "--config", str(cfg), "--vendor", "knowledgestack",
+            "--", "-k", "test_contract", env=env,
+        )  # fmt: skip
+    assert code in (exitcodes.OK, exitcodes.NONCONFORMANT), out[-2000:] + err[-2000:]
+    outcomes = load_outcomes(reports / "allure-results")
+    skipped = [o for o in outcomes if o.outcome == "skipped"]
+    assert skipped, "no destructive operation was skipped on the real target"
+    assert {o.vendor for o in outcomes} == {"knowledgestack"} and NO_VENDOR not in (reports / "summary.md").read_text()
+    assert len({o.history_id for o in outcomes}) == len(outcomes)
+    for path in (reports / "allure-results").glob("*-result.json"):
+        params = {p["name"]: p["value"] for p in json.loads(path.read_text())["parameters"]}
+        assert params.get("job") == "'nightly-eu'" and params.get("target") == "'local'", params
