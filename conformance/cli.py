@@ -52,6 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-contract", action="store_true", help="skip the Schemathesis contract tests")
     run.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. auto)")
+    run.add_argument(
+        "--request-deadline", type=float, default=None, help="seconds for a whole request (config: deadline; 60)"
+    )
+    run.add_argument(
+        "--max-response-bytes",
+        type=int,
+        default=None,
+        help="largest response body read, bytes (config: max_response_bytes; 4 MiB)",
+    )
+    run.add_argument(
+        "--max-real-wait",
+        type=float,
+        default=None,
+        help="longest real wait of --real-wait, seconds; longer lifetimes are reported, not waited (7200)",
+    )
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
     claims = sub.add_parser("claims", help="print the traceability matrix: claim -> checks -> tests -> last result")
@@ -119,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 def _validate_run(args: argparse.Namespace) -> dict[str, str]:
     """Check the whole invocation before any test runs; return each selected vendor's base URL for the metadata."""
     vendors = config.select_vendors(args.vendor)
+    for option in config.LIMIT_OPTIONS:
+        config.check_option(option, getattr(args, option.lstrip("-").replace("-", "_")))
     for v in vendors:
         specs.load_profile(v)
         specs.load_claims(v)
@@ -193,6 +210,10 @@ def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
         out += ["--config", args.config]
     if args.real_wait:
         out.append("--real-wait")
+    for option in config.LIMIT_OPTIONS:
+        value = getattr(args, option.lstrip("-").replace("-", "_"))
+        if value is not None:
+            out += [option, str(value)]
     for f in args.mock_fault:
         out += ["--mock-fault", f]
     if args.mock_lifetime:

@@ -161,6 +161,35 @@ def _relevance(error: jsonschema.ValidationError) -> Any:
     return (-len(error.absolute_path), jsonschema.exceptions.relevance(error))
 
 
+# Command-line options that override a config key for every vendor of the run: option -> key of the schema.
+LIMIT_OPTIONS = {
+    "--request-deadline": "deadline",
+    "--max-response-bytes": "max_response_bytes",
+    "--max-real-wait": "max_real_wait",
+}
+
+
+def check_option(option: str, value: Any) -> Any:
+    """An option's value checked against the same schema entry as its config key (None: not given)."""
+    if value is None:
+        return None
+    key = LIMIT_OPTIONS[option]
+    sub = _Validator(specs._schema("config")["$defs"][key])
+    error = jsonschema.exceptions.best_match(sub.iter_errors(value))
+    if error is not None:
+        raise SuiteConfigError(f"{option}: {error.schema.get('x-error', error.message)}, got {value!r}")
+    return value
+
+
+def apply_options(target: Target, options: dict[str, Any]) -> Target:
+    """Limits given on the command line replace the configured ones for every vendor."""
+    for option, value in options.items():
+        if check_option(option, value) is not None:
+            for vt in target.vendors.values():
+                setattr(vt, LIMIT_OPTIONS[option], value)
+    return target
+
+
 def load_config(path: Path | None) -> tuple[dict[str, Any], Path | None]:
     """The validated config (the named file, else ./conformance.toml if present, else none) and its path."""
     if path is None and DEFAULT_CONFIG.exists():

@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from conformance.failures import InfrastructureError
+from conformance.limits import BoundedAdapter, Guard, LimitExceeded, Limits, read_http_client
 from conformance.redact import Redactor
 
 # Statuses that mean "the vendor is not able to answer now": retried, then reported as infrastructure.
@@ -209,6 +209,7 @@ class HttpClient:
         budget: Budget | None = None,
         redactor: Redactor | None = None,
         recorder: Recorder | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
@@ -218,8 +219,9 @@ class HttpClient:
         self.redactor = redactor or Redactor()
         self.recorder = recorder or Recorder()
         self.session = requests.Session()
+        self.limits = limits or Limits()
         retry = retry_policy(self.budget)
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+        adapter = BoundedAdapter(self.limits, max_retries=retry, pool_connections=4, pool_maxsize=4)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "auth-conformance-suite"
@@ -256,6 +258,9 @@ class HttpClient:
         start = time.perf_counter()
         try:
             raw = self.session.send(prepared, timeout=self.timeout, verify=self.verify, allow_redirects=False)
+        except LimitExceeded as exc:
+            self._record_error(prepared, start, str(exc))
+            raise InfrastructureError(f"{self.vendor}: {method} {path}: {exc}") from None
         except requests.exceptions.SSLError as exc:
             self._record_error(prepared, start, f"TLS: {_first_line(exc)}")
             raise InfrastructureError(
@@ -295,15 +300,28 @@ class HttpClient:
         start = time.perf_counter()
         shown_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in header_lines]
         try:
-            sock = socket.create_connection((host, port), timeout=self.timeout)
-            if parts.scheme == "https":
-                sock = self._tls_context().wrap_socket(sock, server_hostname=host)
-            with sock:
-                sock.sendall(payload)
-                resp = http.client.HTTPResponse(sock, method=method)
-                resp.begin()
-                content = resp.read()
-                status, header_list = resp.status, list(resp.getheaders())
+            with Guard(self.limits.deadline) as guard:
+                sock = socket.create_connection((host, port), timeout=self.timeout)
+                guard.watch(lambda: sock)
+                if parts.scheme == "https":
+                    sock = self._tls_context().wrap_socket(sock, server_hostname=host)
+                with sock:
+                    sock.sendall(payload)
+                    resp = http.client.HTTPResponse(sock, method=method)
+                    try:
+                        resp.begin()
+                    except (OSError, http.client.HTTPException):
+                        guard.check()
+                        raise
+                    content = read_http_client(resp, self.limits.max_response_bytes, guard)
+                    status, header_list = resp.status, list(resp.getheaders())
+        except LimitExceeded as exc:
+            exchange = self._exchange(
+                method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start
+            )
+            exchange.error = str(exc)
+            self.recorder.add(exchange)
+            raise InfrastructureError(f"{self.vendor}: raw {method} {path}: {exc}") from None
         except (OSError, http.client.HTTPException) as exc:
             exchange = self._exchange(
                 method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start

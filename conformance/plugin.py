@@ -43,6 +43,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--outcomes", default=None, help="write per-test outcomes (JSON) here")
     group.addoption("--budget", default="dev", choices=["dev", "ci", "nightly"], help="Schemathesis example budget")
     group.addoption("--seed", type=int, default=None, help="Schemathesis seed, to reproduce a run exactly")
+    group.addoption(
+        "--request-deadline", type=float, default=None, help="seconds for a whole request (overrides deadline)"
+    )
+    group.addoption(
+        "--max-response-bytes", type=int, default=None, help="largest response body read (overrides the config)"
+    )
+    group.addoption(
+        "--max-real-wait", type=float, default=None, help="longest real wait of --real-wait, seconds (overrides)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,16 +79,21 @@ class TargetRuntime:
         self._faults: list[str] = opt("mock_fault")
         self._lifetime: int | None = opt("mock_lifetime")
         self._target: suite_config.Target | None = None
+        self._options = pytest_config
         self.error: str | None = None
 
     @property
     def target(self) -> suite_config.Target:
         if self._target is None:
-            self._target = (
+            limits = {o: self._options.getoption(o.lstrip("-").replace("-", "_")) for o in suite_config.LIMIT_OPTIONS}
+            for option, value in limits.items():
+                suite_config.check_option(option, value)
+            target = (
                 self._start_mocks()
                 if self.name == "mock"
                 else suite_config.load_remote_target(self.name, self.vendors, self._config_path)
             )
+            self._target = suite_config.apply_options(target, limits)
         return self._target
 
     def _start_mocks(self) -> suite_config.Target:

@@ -11,6 +11,7 @@ from conformance import jwtutil
 from conformance.config import VendorTarget
 from conformance.failures import ConformanceFailure, Finding, InfrastructureError, Mismatch
 from conformance.http import Budget, HttpClient, Recorder, Response
+from conformance.limits import Limits
 from conformance.redact import Redactor
 from conformance.specs import Profile, claims_for, load_profile
 
@@ -65,6 +66,7 @@ class VendorSession:
             budget=self.budget,
             redactor=self.redactor,
             recorder=self.recorder,
+            limits=Limits(deadline=self.target.deadline, max_response_bytes=self.target.max_response_bytes),
         )
         self.control = (
             HttpClient(
@@ -270,8 +272,12 @@ class VendorSession:
         return resp
 
     def wait_until(self, deadline: float) -> None:
-        """Sleep on the real clock until `deadline` (used only with --real-wait)."""
+        """Sleep on the real clock until `deadline` (used only with --real-wait), never past max_real_wait."""
         delay = deadline - time.time()
+        if delay > self.target.max_real_wait:
+            raise InfrastructureError(
+                f"{self.vendor}: a real wait of {delay:.0f} s exceeds max_real_wait ({self.target.max_real_wait:g} s)"
+            )
         if delay > 0:
             time.sleep(delay)
 

@@ -55,9 +55,9 @@ class VendorContract:
         self.target = session.target
         self.profile = session.profile
         self.roles = schemas.roles(self.vendor)
-        self.http = make_session(self.vendor, session.budget)
+        self.http = make_session(self.vendor, session.budget, session.http.limits)
         # For requests that must carry no credential of the run (Schemathesis's auth probes, deleted-key probes).
-        self.probe_http = make_session(self.vendor, session.budget)
+        self.probe_http = make_session(self.vendor, session.budget, session.http.limits)
         # Values kept out of failure text: every configured credential (user names and access-key ids too) and
         # secrets seen in responses. JWTs and API keys are masked by their shape; a Redactor is built per failure
         # (recompiling one on every new token is quadratic over a fuzzing run).

@@ -5,34 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from conformance.failures import InfrastructureError
 from conformance.http import OUTAGE_STATUSES, Budget, retry_policy
+from conformance.limits import BoundedAdapter, LimitExceeded, Limits
 
 __all__ = ["OUTAGE_STATUSES", "BudgetedAdapter", "ContractTransport", "as_infrastructure", "make_session"]
 
 
-class BudgetedAdapter(HTTPAdapter):
-    """Every request (Schemathesis's own probes included) draws on the vendor's request budget before it is sent."""
+class BudgetedAdapter(BoundedAdapter):
+    """Every request (Schemathesis's own probes included) draws on the vendor's request budget before it is sent,
+    and ends at the deadline with at most the size cap read, like the scenarios' requests."""
 
-    def __init__(self, vendor: str, budget: Budget) -> None:
+    def __init__(self, vendor: str, budget: Budget, limits: Limits | None = None) -> None:
         self.vendor = vendor
         self.budget = budget
         retry = retry_policy(budget)
-        super().__init__(max_retries=retry, pool_connections=4, pool_maxsize=4)
+        super().__init__(limits, max_retries=retry, pool_connections=4, pool_maxsize=4)
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.budget.spend_request(self.vendor)
         return super().send(request, *args, **kwargs)
 
 
-def make_session(vendor: str, budget: Budget) -> requests.Session:
+def make_session(vendor: str, budget: Budget, limits: Limits | None = None) -> requests.Session:
     session = requests.Session()
     # Loopback mocks and configured targets only: no proxies or CA bundles picked up from the environment.
     session.trust_env = False
-    adapter = BudgetedAdapter(vendor, budget)
+    adapter = BudgetedAdapter(vendor, budget, limits)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "auth-conformance-suite (contract)"
@@ -43,6 +44,8 @@ def as_infrastructure(vendor: str, base_url: str, exc: BaseException) -> Infrast
     """A transport-level exception (unreachable, timeout, TLS, retries exhausted) as an infrastructure problem."""
     if isinstance(exc, InfrastructureError):
         return exc
+    if isinstance(exc, LimitExceeded):
+        return InfrastructureError(f"{vendor}: {base_url}: {exc}")
     text = str(exc).strip().splitlines()
     first = (text[0] if text else type(exc).__name__)[:300]
     if isinstance(exc, requests.exceptions.SSLError):

@@ -19,6 +19,9 @@ def test_token_expires_after_its_lifetime(v: VendorSession, real_wait_tokens: di
         v.advance_clock(2)
     else:
         wait = real_wait_tokens[v.vendor]
+        if wait.before is None:
+            # Reported, not slept: a ten-year token must not hold the run for ten years.
+            pytest.skip(wait.not_waited)
         tok = wait.token
         v.recorder.add(wait.before.exchange)
         v.check("token_accepted_before_expiry", wait.before)

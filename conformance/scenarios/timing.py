@@ -20,11 +20,16 @@ def margin(lifetime: int) -> float:
 
 @dataclass
 class RealWait:
-    """A vendor's token for a real-clock expiry test, and the probe made just before it expired."""
+    """A vendor's token for a real-clock expiry test, and the probe made just before it expired.
+
+    A lifetime longer than the target's max_real_wait is not waited for: `before` is None and `not_waited`
+    says why (the lifetime is still reported with the token's other observations).
+    """
 
     token: IssuedToken
     lifetime: int
-    before: Response
+    before: Response | None
+    not_waited: str | None = None
 
     @property
     def after_deadline(self) -> float:
@@ -38,6 +43,16 @@ class RealWait:
         waits: dict[str, RealWait] = {}
         for s in sorted(sessions, key=lambda s: tokens[s.vendor].issued_at + lifetimes[s.vendor]):
             tok, life = tokens[s.vendor], lifetimes[s.vendor]
+            cap = s.target.max_real_wait
+            if life + margin(life) > cap:
+                waits[s.vendor] = cls(
+                    tok,
+                    life,
+                    None,
+                    f"{s.vendor}: the token's lifetime of {life} s is longer than the longest real wait of "
+                    f"{cap:g} s: not waited (max_real_wait in conformance.toml, or --max-real-wait)",
+                )
+                continue
             s.wait_until(tok.issued_at + life - margin(life))
             waits[s.vendor] = cls(tok, life, s.probe(f"Bearer {tok.value}"))
         return waits
