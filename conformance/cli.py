@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from conformance import __version__, config, exitcodes, specs
+from conformance import __version__, config, exitcodes, signals, specs
 from conformance.failures import SuiteConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    signals.install()
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("conformance: interrupted", file=sys.stderr)
-        return exitcodes.INTERRUPTED
+        return signals.exit_code(exitcodes.INTERRUPTED)
     return EXIT_USAGE
 
 
@@ -253,12 +254,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     results.mkdir(parents=True, exist_ok=True)
     watch = RunWatch()
     code = pytest.main(pytest_args_for(args, reports), plugins=[watch])
+    outcomes_path = reports / "outcomes.json"
+    if watch.interrupted:
+        # Ctrl-C, SIGTERM or SIGHUP: the tests that ran still get their JUnit, summary and report.
+        print("conformance: interrupted; reporting the tests that ran", file=sys.stderr)
+        if outcomes_path.exists():
+            _align_junit(reports)
+            _write_metadata(args, results, base_urls)
+            _build_reports(args, reports)
+        return signals.exit_code(exitcodes.INTERRUPTED)
     stopped = watch.exit_code(code)
     if stopped is not None:
         why = watch.reason() or f"pytest exit {int(code)}"
         print(f"conformance: the run did not complete ({why}) -> exit {stopped}", file=sys.stderr)
         return stopped
-    outcomes_path = reports / "outcomes.json"
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not outcomes_path.exists():
         print("conformance: error: no tests ran (check --vendor and the target)", file=sys.stderr)
         return EXIT_USAGE

@@ -14,7 +14,7 @@ import pytest
 import urllib3
 
 from conformance import config as suite_config
-from conformance import specs
+from conformance import signals, specs
 from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
 from conformance.redact import Redactor
 from conformance.report.conventions import LABEL_FAILED_CLAIM, OUTCOME_PROPERTY
@@ -55,6 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM and SIGHUP end the session like Ctrl-C, in xdist workers too: fixtures torn down (mocks stopped, TLS
+    # material removed, created keys deleted), outcomes and JUnit written for what ran.
+    signals.install()
     # Verification is off only where a profile documents it, and the TLS scenario reports that as a finding.
     warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     config.addinivalue_line("markers", "capability(name): the scenario needs this profile capability")
@@ -466,6 +469,13 @@ def _add_traffic(counts: dict[str, dict[str, int]]) -> None:
         mine = _traffic.setdefault(vendor, {"requests": 0, "token_requests": 0, "retries": 0})
         for k, n in c.items():
             mine[k] = mine.get(k, 0) + n
+
+
+def pytest_testnodeready(node: Any) -> None:
+    """(xdist) a SIGTERM or SIGHUP to the run reaches each worker at once (see conformance.signals)."""
+    pid = getattr(getattr(getattr(node.gateway, "_io", None), "popen", None), "pid", None)
+    if isinstance(pid, int):
+        signals.forward_to(pid)
 
 
 def pytest_testnodedown(node: Any, error: Any) -> None:

@@ -96,7 +96,11 @@ def _suite_keys(server: MockServer) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL],
+    ids=["sigint", "sigterm", "sighup", "sigkill"],
+)
 def test_interrupted_run_leaves_no_keys_after_the_next_run(tmp_path: Path, sig: signal.Signals) -> None:
     with MockServer("knowledgestack", faults=["slow-responses=0.5"]) as server:
         cfg, env = _ks_config(tmp_path, server)
@@ -127,6 +131,10 @@ def test_interrupted_run_leaves_no_keys_after_the_next_run(tmp_path: Path, sig: 
         proc.wait(timeout=60)
         if sig == signal.SIGKILL:
             assert _suite_keys(server), "a killed run cannot clean up: the leftover is what the sweep must find"
+        else:
+            # Interrupted like Ctrl-C: the run ends with the signal's exit code and reports for what ran.
+            assert proc.returncode == 128 + sig
+            assert (tmp_path / "r1" / "junit.xml").exists()
         server.set_faults([])
         issued_before = set(server.issued())
         code, out = run(

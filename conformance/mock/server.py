@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import errno
+import os
 import shutil
 import socket
 import tempfile
@@ -21,6 +23,24 @@ from conformance.mock.app import MockError, build_app
 from conformance.mock.middleware import MockApp
 
 START_TIMEOUT = 10.0
+
+
+# TLS material of the mocks of this process: removed at exit even if a server was never stopped.
+_TLS_DIRS: set[str] = set()
+
+
+@atexit.register
+def _remove_tls_material() -> None:
+    for folder in list(_TLS_DIRS):
+        shutil.rmtree(folder, ignore_errors=True)
+    _TLS_DIRS.clear()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """A key file readable by its owner only (0600), whatever the umask; never briefly world-readable."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 class MockServer:
@@ -124,10 +144,11 @@ class MockServer:
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
         self._dir = tempfile.mkdtemp(prefix=f"mock-{self.vendor}-")
+        _TLS_DIRS.add(self._dir)
         folder = Path(self._dir)
         ca.cert_pem.write_to_path(str(folder / "ca.pem"))
-        cert.private_key_pem.write_to_path(str(folder / "key.pem"))
-        cert.private_key_and_cert_chain_pem.write_to_path(str(folder / "cert.pem"))
+        _write_private(folder / "key.pem", cert.private_key_pem.bytes())
+        _write_private(folder / "cert.pem", cert.private_key_and_cert_chain_pem.bytes())
         self.ca_path = str(folder / "ca.pem")
         return {"ssl_certfile": str(folder / "cert.pem"), "ssl_keyfile": str(folder / "key.pem")}
 
@@ -169,6 +190,7 @@ class MockServer:
     def _cleanup(self) -> None:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
+            _TLS_DIRS.discard(self._dir)
             self._dir = None
             self.ca_path = None
 
