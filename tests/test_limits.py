@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,28 +58,30 @@ class Hostile(socketserver.BaseRequestHandler):
             self._answer(sock, path.split("?")[0])
 
     def _answer(self, sock: socket.socket, path: str) -> None:
+        """The first path segment names the behaviour, so a whole API can be served from `<base>/<mode>`."""
+        mode = path.split("/")[1]
         json_head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
         ends = time.monotonic() + 30  # never outlive a test that went wrong by much
-        if path.endswith("/drip"):
-            sock.sendall(json_head + b"Content-Length: 1000000\r\n\r\n")
+        if mode == "drip":
+            sock.sendall(json_head + b"Content-Length: 50000\r\n\r\n")  # under every cap: only the deadline ends it
             while time.monotonic() < ends and not self.stop.is_set():
                 sock.sendall(b" ")
                 time.sleep(0.05)
-        elif path.endswith("/drip-headers"):
+        elif mode == "drip-headers":
             sock.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
             while time.monotonic() < ends and not self.stop.is_set():
                 sock.sendall(b"a")
                 time.sleep(0.05)
-        elif path.endswith("/endless"):
+        elif mode == "endless":
             sock.sendall(json_head + b"Transfer-Encoding: chunked\r\n\r\n")
             chunk = b"%x\r\n%s\r\n" % (65536, b"[" * 65536)
             while time.monotonic() < ends and not self.stop.is_set():
                 sock.sendall(chunk)
-        elif path.endswith("/huge"):
+        elif mode == "huge":
             total = 100 * MIB
             sock.sendall(json_head + b"Content-Length: %d\r\n\r\n" % total)
             self._stream(sock, total)
-        elif path.endswith("/huge-undeclared"):
+        elif mode == "huge-undeclared":
             sock.sendall(json_head + b"Connection: close\r\n\r\n")
             self._stream(sock, 100 * MIB)
         else:
@@ -153,7 +156,7 @@ def test_request_stops_at_the_size_cap(hostile: str, path: str) -> None:
     c = client(hostile, deadline=20.0)
     start = time.monotonic()
     with pytest.raises(InfrastructureError, match=f"larger than the cap of {4 * MIB} bytes"):
-        c.request("POST", f"/token/{path}", json_body={"secretKey": "s"})
+        c.request("POST", f"/{path}/token", json_body={"secretKey": "s"})
     # Stopping at the cap is fast: nowhere near reading 100 MB or the deadline.
     assert time.monotonic() - start < 10
     assert "cap" in (c.recorder.exchanges[-1].error or "")
@@ -162,7 +165,7 @@ def test_request_stops_at_the_size_cap(hostile: str, path: str) -> None:
 @pytest.mark.parametrize("path", BIG)
 def test_raw_request_stops_at_the_size_cap(hostile: str, path: str) -> None:
     with pytest.raises(InfrastructureError, match="larger than the cap"):
-        client(hostile, deadline=20.0).raw_request("GET", f"/{path}", [])
+        client(hostile, deadline=20.0).raw_request("GET", f"/{path}/probe", [])
 
 
 @pytest.mark.parametrize("path", SLOW + BIG)
@@ -208,7 +211,7 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 outcome = "ok"
 for _ in range(3):  # every test of a run re-fetches its token: memory must not add up either
     try:
-        c.request("POST", "/token/" + path, json_body={"secretKey": "s"})
+        c.request("POST", "/" + path + "/token", json_body={"secretKey": "s"})
     except InfrastructureError as exc:
         outcome = str(exc)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -294,3 +297,62 @@ def test_limit_options_are_checked_like_the_config(option: str, value: str, caps
     assert main(["run", option, value, "--vendor", "klavi"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"conformance: error: {option}: must be") and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["drip", "endless", "huge"])
+def test_the_suite_against_a_hostile_target_ends_broken_in_bounded_time(tmp_path: Path, mode: str) -> None:
+    """The whole path, contract part on: every answer drips, never ends or is huge. The run ends with exit 3
+    (infrastructure) in bounded time, every broken test naming the limit that ended it. (Searching the reports for
+    the credentials is the hostile-server canary self-test's part.)"""
+    srv, url = serve_hostile()
+    canary = f"canary-{uuid.uuid4().hex}"
+    cfg = tmp_path / "hostile.toml"
+    cfg.write_text(
+        "[targets.hostile]\nretry_budget = 0\ndeadline = 1\nmax_response_bytes = 65536\n"
+        f'[targets.hostile.klavi]\nbase_url = "{url}/{mode}"\n'
+        'credentials = { access_key = { env = "HOSTILE_ACCESS" }, secret_key = { env = "HOSTILE_SECRET" } }\n',
+        encoding="utf-8",
+    )
+    reports = tmp_path / "reports"
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from conformance.cli import main; sys.exit(main())",
+                "run",
+                "--target",
+                "hostile",
+                "--config",
+                str(cfg),
+                "--vendor",
+                "klavi",
+                "--reports",
+                str(reports),
+                "--no-html",
+                "--",
+                "-k",
+                "issued_with_documented_shape or valid_bearer_token_accepted or header_variant or test_operation",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "HOSTILE_ACCESS": f"{canary}-access", "HOSTILE_SECRET": f"{canary}-secret"},
+        )
+    finally:
+        Hostile.stop.set()
+        srv.shutdown()
+        srv.server_close()
+    elapsed = time.monotonic() - start
+    console = proc.stdout + proc.stderr
+    assert proc.returncode == 3, console[-3000:]
+    outcomes = json.loads((reports / "outcomes.json").read_text())["results"]
+    assert {o["outcome"] for o in outcomes} <= {"broken", "skipped"}, console[-3000:]
+    limit = "deadline of 1 s" if mode == "drip" else "larger than the cap of 65536 bytes"
+    assert all(limit in o["message"] for o in outcomes if o["outcome"] == "broken"), outcomes
+    # Bounded: roughly one deadline per test that reached the target, not a drip's or a stream's length.
+    assert elapsed < 240, elapsed
+    assert (reports / "junit.xml").exists() and (reports / "summary.md").exists()
