@@ -150,15 +150,10 @@ def _message(error: jsonschema.ValidationError) -> tuple[str, str]:
 
 def validate(data: dict[str, Any], path: Path | None) -> None:
     """Check a whole config file against specs/schemas/config.schema.json; the first error as one line."""
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data), key=_relevance)
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if error is not None:
         where, message = _message(error)
         raise _err(path, where, message)
-
-
-def _relevance(error: jsonschema.ValidationError) -> Any:
-    # Report the error that says most about the user's key: deepest path first, a sub-schema's own words after.
-    return (-len(error.absolute_path), jsonschema.exceptions.relevance(error))
 
 
 # Command-line options that override a config key for every vendor of the run: option -> key of the schema.
