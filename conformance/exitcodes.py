@@ -8,7 +8,7 @@ USAGE = 2  # usage or configuration error: bad options, bad data, rejected crede
 INFRASTRUCTURE = 3  # only infrastructure problems (unreachable, timeouts, outages, rate limits)
 DRIFT = 4  # drift against the baseline (when asked to compare)
 SUITE_ERROR = 5  # the suite itself failed: internal error, a test erroring in suite code, a collection error
-INTERRUPTED = 130  # Ctrl-C / SIGINT, as shells report it
+INTERRUPTED = 130  # Ctrl-C / SIGINT, as shells report it; SIGTERM and SIGHUP give 128 + their number (143, 129)
 
 MEANING = {
     OK: "conformant",
