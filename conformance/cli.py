@@ -28,6 +28,18 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
         "--vendor", action="append", default=[], help="vendor(s) to test; repeat or comma-separate (default all)"
     )
     p.add_argument("--config", default=None, help="TOML config (default ./conformance.toml if present)")
+    add_specs_arg(p)
+
+
+def add_specs_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--specs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=f"folder of your own vendors (<vendor>/profile.yaml, claims.yaml, openapi.yaml): adds to or overrides "
+        f"the built-in ones; repeatable (also ${specs.SPECS_ENV}, {os.pathsep}-separated)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,13 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     claims = sub.add_parser("claims", help="print the traceability matrix: claim -> checks -> tests -> last result")
     claims.add_argument("--vendor", action="append", default=[])
-    claims.add_argument("--outcomes", default="reports/outcomes.json", help="outcomes of the last run")
+    claims.add_argument("--outcomes", default=None, help="outcomes of the last run (default reports/outcomes.json)")
+    add_specs_arg(claims)
 
     mock = sub.add_parser("mock", help="serve the vendor mocks for client development")
     try:
         from conformance.mock import cli as mock_cli
 
         mock_cli.add_arguments(mock)
+        add_specs_arg(mock)
     except ImportError:  # pragma: no cover - the mock package is part of the distribution
         pass
 
@@ -107,6 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signals.install()
     try:
+        return _dispatch(args)
+    except BrokenPipeError:
+        # `conformance claims | head`: the reader left; say nothing more, and keep the interpreter's final
+        # flush of stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    try:
+        if getattr(args, "specs", None):
+            specs.use_dirs(args.specs)
         if args.command == "run":
             return cmd_run(args)
         if args.command == "claims":
@@ -151,7 +177,7 @@ def _validate_run(args: argparse.Namespace) -> dict[str, str]:
         for spec in args.mock_fault:
             fault = FAULTS.get(spec.split("=")[0])
             if fault is None:
-                raise SuiteConfigError(f"unknown fault {spec!r}: see `conformance mock --help` for the catalogue")
+                raise SuiteConfigError(f"unknown fault {spec!r}: `conformance mock --list-faults` prints the catalogue")
             if not set(fault.vendors) & set(vendors):
                 raise SuiteConfigError(f"fault {fault.name!r} applies only to {', '.join(fault.vendors)}")
         if args.mock_lifetime is not None and args.mock_lifetime <= 0:
@@ -190,6 +216,9 @@ def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
         "--assert=plain",
         "--rootdir",
         str(PROJECT_ROOT),
+        # No ini file from wherever the package is installed (a user's project above the environment, say).
+        "-c",
+        os.devnull,
         "--target",
         args.target,
         "--alluredir",
@@ -353,9 +382,15 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
     vendors = config.select_vendors(args.vendor)
     last: dict[tuple[str | None, str], list[str]] = {}
-    path = Path(args.outcomes)
-    if path.exists():
-        for o in json.loads(path.read_text(encoding="utf-8"))["results"]:
+    path = Path(args.outcomes or "reports/outcomes.json")
+    if args.outcomes and not path.is_file():
+        raise SuiteConfigError(f"--outcomes {args.outcomes}: no such file (a run writes reports/outcomes.json)")
+    if path.is_file():
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8"))["results"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise SuiteConfigError(f"{path} is not the outcomes.json of a run") from None
+        for o in recorded:
             for cid in o.get("claims", []):
                 last.setdefault((o.get("vendor"), cid), []).append(o["outcome"])
     rows = []

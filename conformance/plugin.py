@@ -52,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--max-real-wait", type=float, default=None, help="longest real wait of --real-wait, seconds (overrides)"
     )
+    group.addoption(
+        "--operation", default=None, metavar="'METHOD /path'", help="contract tests of this one operation only"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 import json
 import os
 import re
@@ -14,8 +15,40 @@ from typing import Any
 import jsonschema
 import yaml
 
-SPECS_DIR = Path(os.environ.get("CONFORMANCE_SPECS_DIR") or Path(__file__).resolve().parents[1] / "specs")
+# The built-in data: the checkout's specs/ folder, installed as the package conformance._specs.
+SPECS_DIR = Path(str(importlib.resources.files("conformance._specs")))
 RFC = "_rfc"
+# Folders of the same layout whose vendor folders (and `_rfc/`) add to or override the built-in ones, later wins.
+SPECS_ENV = "CONFORMANCE_SPECS_DIR"
+
+
+def extra_dirs() -> list[Path]:
+    """The user's spec folders, from CONFORMANCE_SPECS_DIR (os.pathsep-separated; `--specs` sets it)."""
+    return [Path(p) for p in os.environ.get(SPECS_ENV, "").split(os.pathsep) if p.strip()]
+
+
+def use_dirs(dirs: list[str]) -> None:
+    """Add spec folders for this process and the test processes it starts; each must be a readable folder."""
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise SpecError(f"--specs {d}: no such folder (it should hold <vendor>/profile.yaml, claims.yaml, ...)")
+    joined = os.pathsep.join([*map(str, extra_dirs()), *(str(Path(d).resolve()) for d in dirs)])
+    if joined:
+        os.environ[SPECS_ENV] = joined
+    clear_caches()
+
+
+def roots() -> list[Path]:
+    """Where data is looked up, built-in first; a later folder's vendor overrides an earlier one's."""
+    return [SPECS_DIR, *extra_dirs()]
+
+
+def vendor_dir(vendor: str) -> Path:
+    """The folder a vendor's (or `_rfc`'s) files come from: all of them from one place, never mixed."""
+    for root in reversed(roots()):
+        if (root / vendor).is_dir():
+            return root / vendor
+    return SPECS_DIR / vendor
 
 
 class SpecError(Exception):
@@ -92,8 +125,9 @@ def _read_yaml(path: Path) -> Any:
 
 
 def _rel(path: Path) -> str:
+    """A data file's name as its author knows it: specs/... for built-in data, the given path for the user's."""
     try:
-        return str(path.relative_to(SPECS_DIR.parent))
+        return "specs/" + path.relative_to(SPECS_DIR).as_posix()
     except ValueError:
         return str(path)
 
@@ -129,20 +163,21 @@ def schema_error(instance: Any, schema: dict[str, Any]) -> jsonschema.Validation
 
 def vendors() -> list[str]:
     """Every vendor that has a profile, in a stable order."""
-    return sorted(p.parent.name for p in SPECS_DIR.glob("*/profile.yaml"))
+    return sorted({p.parent.name for root in roots() for p in root.glob("*/profile.yaml") if p.parent.name[0] != "_"})
 
 
 @functools.cache
 def load_profile(vendor: str) -> Profile:
-    data = _validated(SPECS_DIR / vendor / "profile.yaml", "profile")
+    path = vendor_dir(vendor) / "profile.yaml"
+    data = _validated(path, "profile")
     if data["vendor"] != vendor:
-        raise SpecError(f"specs/{vendor}/profile.yaml says vendor {data['vendor']!r}")
+        raise SpecError(f"{_rel(path)} says vendor {data['vendor']!r}, but its folder is named {vendor!r}")
     return Profile(vendor, data)
 
 
 @functools.cache
 def _claims_file(vendor: str) -> dict[str, Any]:
-    return _validated(SPECS_DIR / vendor / "claims.yaml", "claims")
+    return _validated(vendor_dir(vendor) / "claims.yaml", "claims")
 
 
 @functools.cache
@@ -186,15 +221,16 @@ def claims_for(vendor: str, check: str) -> tuple[Claim, ...]:
 
 @functools.cache
 def load_openapi(vendor: str) -> dict[str, Any]:
-    data = _read_yaml(SPECS_DIR / vendor / "openapi.yaml")
+    path = vendor_dir(vendor) / "openapi.yaml"
+    data = _read_yaml(path)
     if not isinstance(data, dict) or "openapi" not in data:
-        raise SpecError(f"specs/{vendor}/openapi.yaml is not an OpenAPI document")
+        raise SpecError(f"{_rel(path)} is not an OpenAPI document")
     return data
 
 
 def load_deviations(vendor: str) -> list[dict[str, Any]]:
     """Known vendor deviations (expected failures), each with a claim, a check and a reason."""
-    return _deviations_file(SPECS_DIR / vendor / "deviations.yaml")
+    return _deviations_file(vendor_dir(vendor) / "deviations.yaml")
 
 
 @functools.cache
@@ -207,7 +243,7 @@ def _deviations_file(path: Path) -> list[dict[str, Any]]:
 def spec_hash(vendor: str) -> str:
     """Short content hash of a vendor's spec files, for report metadata and drift baselines."""
     digest = hashlib.sha256()
-    for path in sorted((SPECS_DIR / vendor).glob("*.yaml")):
+    for path in sorted(vendor_dir(vendor).glob("*.yaml")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -227,14 +263,20 @@ def response_schema(vendor: str, method: str, path: str, status: str = "200") ->
     try:
         media = spec["paths"][path][method.lower()]["responses"][status]["content"]["application/json"]
     except KeyError:
-        raise SpecError(
-            f"specs/{vendor}/openapi.yaml documents no JSON {status} response for {method} {path}"
-        ) from None
+        where = _rel(vendor_dir(vendor) / "openapi.yaml")
+        raise SpecError(f"{where} documents no JSON {status} response for {method} {path}") from None
     return {**media["schema"], "components": spec.get("components", {})}
 
 
 @functools.cache
 def authorization_matrix() -> tuple[dict[str, Any], ...]:
     """The malformed-Authorization matrix: one row per header variant, with the RFC's expected outcome."""
-    data = _validated(SPECS_DIR / RFC / "authorization-matrix.yaml", "matrix")
+    data = _validated(vendor_dir(RFC) / "authorization-matrix.yaml", "matrix")
     return tuple(data["rows"])
+
+
+def clear_caches() -> None:
+    """Forget every file read so far (the set of spec folders changed)."""
+    for fn in (load_profile, _claims_file, load_claims, claim_index, claims_for, load_openapi, _deviations_file):
+        fn.cache_clear()
+    authorization_matrix.cache_clear()

@@ -54,7 +54,7 @@ def visible_text(dom: str) -> str:
 def report(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser")
     run = make_results(base / "run")
-    stats = build_report(run.results, base / "allure-report", history_path=base / "history.jsonl", project_root=ROOT)
+    stats = build_report(run.results, base / "allure-report", history_path=base / "history.jsonl")
     by_id = json.loads((base / "allure-report" / "test-results.json").read_text())["byId"]
     failing = next(tid for tid, t in by_id.items() if t["name"] == FAILING_TEST)
     return stats.index_html, failing, base

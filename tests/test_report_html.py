@@ -36,7 +36,7 @@ def sample(tmp_path_factory):
 @pytest.fixture(scope="module")
 def built(sample, tmp_path_factory):
     base = tmp_path_factory.mktemp("built")
-    stats = build_report(sample.results, base / "allure-report", project_root=ROOT)
+    stats = build_report(sample.results, base / "allure-report")
     return base, stats
 
 
@@ -83,17 +83,17 @@ def test_categories_metadata_and_grouping_are_in_the_report(built):
 @needs_node
 def test_history_has_one_entry_per_run_and_the_output_folder_is_cleaned(sample, tmp_path):
     out, history = tmp_path / "report", tmp_path / "h" / "history.jsonl"
-    build_report(sample.results, out, history_path=history, project_root=ROOT)
+    build_report(sample.results, out, history_path=history)
     (out / "stale.html").write_text("from an older build")
     # Rebuilding the same run's report adds no entry and shows the same (empty) history.
-    stats = build_report(sample.results, out, history_path=history, project_root=ROOT, history_limit=2)
+    stats = build_report(sample.results, out, history_path=history, history_limit=2)
     assert not (out / "stale.html").exists()
     assert stats.history_entries == 1
     tests = [json.loads(v) for k, v in report_data(stats.index_html).items() if k.startswith("data/test-results/")]
     assert tests and all(len(t["history"]) == 0 for t in tests)
     # A new run of the same tests is a second entry; each test then has the first run in its history.
     second = make_results(tmp_path / "second")
-    stats = build_report(second.results, out, history_path=history, project_root=ROOT, history_limit=2)
+    stats = build_report(second.results, out, history_path=history, history_limit=2)
     assert stats.history_entries == 2
     tests = [json.loads(v) for k, v in report_data(stats.index_html).items() if k.startswith("data/test-results/")]
     assert tests and all(len(t["history"]) == 1 for t in tests)
@@ -101,7 +101,7 @@ def test_history_has_one_entry_per_run_and_the_output_folder_is_cleaned(sample, 
     charts = json.loads(report_data(stats.index_html)["widgets/charts.json"])
     dynamics = next(c for c in charts["general"].values() if c["type"] == "statusDynamics")
     assert len(dynamics["data"]) == 2
-    stats = build_report(second.results, out, history_path=history, project_root=ROOT, history_limit=2)
+    stats = build_report(second.results, out, history_path=history, history_limit=2)
     assert stats.history_entries == 2
 
 
@@ -126,8 +126,8 @@ def test_each_target_keeps_its_own_history(sample, tmp_path):
     props = (sandbox / "environment.properties").read_text().replace("target=mock", "target=sandbox")
     (sandbox / "environment.properties").write_text(props)
     out = tmp_path / "reports" / "allure-report"
-    mock_stats = build_report(sample.results, out, project_root=ROOT)
-    sandbox_stats = build_report(sandbox, out, project_root=ROOT)
+    mock_stats = build_report(sample.results, out)
+    sandbox_stats = build_report(sandbox, out)
     assert mock_stats.history_path.parent.name == "mock" and sandbox_stats.history_path.parent.name == "sandbox"
     assert mock_stats.history_entries == sandbox_stats.history_entries == 1
 
@@ -138,10 +138,10 @@ def test_a_folder_that_is_not_a_report_is_never_cleaned(sample, tmp_path):
     precious.mkdir()
     (precious / "todo.txt").write_text("keep me")
     with pytest.raises(ReportError, match="refusing to clean"):
-        build_report(sample.results, precious, history_path=tmp_path / "h.jsonl", project_root=ROOT)
+        build_report(sample.results, precious, history_path=tmp_path / "h.jsonl")
     assert (precious / "todo.txt").read_text() == "keep me"
     with pytest.raises(ReportError, match="must not nest"):
-        build_report(sample.results, sample.results / "report", history_path=tmp_path / "h.jsonl", project_root=ROOT)
+        build_report(sample.results, sample.results / "report", history_path=tmp_path / "h.jsonl")
 
 
 def _args(**kw) -> argparse.Namespace:
@@ -175,7 +175,7 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path, capsys):
 def test_no_html_needs_no_node(sample, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(allure3.shutil, "which", lambda name: None)
     with pytest.raises(ReportError, match=r"^Node\.js 20\+ is needed to build the HTML report: .*--no-html$"):
-        ensure_allure(ROOT)
+        ensure_allure()
     assert cli.run(_args(results=sample.results, out=tmp_path / "r" / "allure-report", no_html=True)) == 0
     assert (tmp_path / "r" / "summary.md").is_file() and not (tmp_path / "r" / "allure-report").exists()
     assert cli.run(_args(results=sample.results, out=tmp_path / "r" / "allure-report")) == 2
@@ -183,10 +183,10 @@ def test_no_html_needs_no_node(sample, tmp_path, capsys, monkeypatch):
 
 
 def test_allure_is_pinned_and_locked_to_registry_packages():
-    manifest = json.loads((ROOT / "package.json").read_text())
+    manifest = json.loads(allure3.pin_files()["package.json"])
     assert manifest["private"] is True
     assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["devDependencies"]["allure"])
-    lock = json.loads((ROOT / "package-lock.json").read_text())
+    lock = json.loads(allure3.pin_files()["package-lock.json"])
     packages = {k: v for k, v in lock["packages"].items() if k}
     assert packages["node_modules/allure"]["version"] == manifest["devDependencies"]["allure"]
     # Registry packages only, each pinned by integrity; no addresses, so any configured registry serves them
@@ -197,14 +197,19 @@ def test_allure_is_pinned_and_locked_to_registry_packages():
 
 
 @needs_node
-def test_ensure_allure_installs_from_the_lock_file(tmp_path):
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    cli_path = ensure_allure(tmp_path)
-    assert cli_path == tmp_path / "node_modules" / ".bin" / "allure" and cli_path.exists()
-    installed = json.loads((tmp_path / "node_modules" / "allure" / "package.json").read_text())["version"]
-    assert installed == json.loads((ROOT / "package.json").read_text())["devDependencies"]["allure"]
-    assert ensure_allure(tmp_path) == cli_path  # present and current: no second install
+def test_ensure_allure_installs_from_the_lock_file_into_the_user_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(allure3.CACHE_ENV, str(tmp_path / "cache"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cli_path = ensure_allure()
+    root = allure3.tool_dir()
+    assert root.parent == tmp_path / "cache" and root.name.startswith("allure-")
+    assert cli_path == root / "node_modules" / ".bin" / "allure" and cli_path.exists()
+    installed = json.loads((root / "node_modules" / "allure" / "package.json").read_text())["version"]
+    assert installed == json.loads(allure3.pin_files()["package.json"])["devDependencies"]["allure"]
+    assert ensure_allure() == cli_path  # present and current: no second install
+    assert list(elsewhere.iterdir()) == []  # nothing in the current folder
 
 
 @needs_node
@@ -212,7 +217,7 @@ def test_results_path_with_glob_characters(sample, tmp_path):
     # Allure treats its results arguments as glob patterns; the build must not.
     odd = tmp_path / "run [1] {a,b} (x)!" / "allure-results"
     shutil.copytree(sample.results, odd)
-    stats = build_report(odd, tmp_path / "report", history_path=tmp_path / "h.jsonl", project_root=ROOT)
+    stats = build_report(odd, tmp_path / "report", history_path=tmp_path / "h.jsonl")
     assert stats.total == 12
 
 
@@ -221,4 +226,4 @@ def test_a_damaged_history_file_is_named(sample, tmp_path):
     history = tmp_path / "history.jsonl"
     history.write_text("{not json\n")
     with pytest.raises(ReportError, match=r"^allure generate failed: .*damaged history file\? move .*history\.jsonl"):
-        build_report(sample.results, tmp_path / "report", history_path=history, project_root=ROOT)
+        build_report(sample.results, tmp_path / "report", history_path=history)

@@ -144,12 +144,11 @@ def test_a_deterministic_fault_is_not_flaky_across_a_clean_run_in_between(tmp_pa
     sample = make_results(tmp_path / "sample")
     write_environment(sample.results, target="mock", vendors=["klavi"], base_urls={}, suite_version="0", spec_hashes={})
     out = tmp_path / "reports" / "allure-report"
-    root = Path(__file__).resolve().parents[1]
     fault1 = _copy_run(sample.results, tmp_path / "f1", history_key="mock+never-expire")
     clean = _copy_run(sample.results, tmp_path / "c", history_key="mock", status="passed")
     fault2 = _copy_run(sample.results, tmp_path / "f2", history_key="mock+never-expire")
     for results in (fault1, clean, fault2):
-        stats = build_report(results, out, project_root=root)
+        stats = build_report(results, out)
     assert stats.history_path.parent.name == "mock+never-expire" and stats.history_entries == 2
     assert len((tmp_path / "reports" / "history" / "mock" / "history.jsonl").read_text().splitlines()) == 1
     tests = [json.loads(v) for k, v in report_data(stats.index_html).items() if k.startswith("data/test-results/")]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import re
 import shlex
+import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ class Options:
     faults: tuple[str, ...] = ()
     lifetime: int | None = None
     config_path: str | None = None
+    operation: str | None = None  # "METHOD /path": the contract tests of one operation only
     # Per vendor, the requests the target's configuration allows a run (real targets only; mocks have no limit).
     request_budgets: dict[str, int] = field(default_factory=dict, compare=False)
 
@@ -34,9 +39,19 @@ class Options:
         return self.target == "mock"
 
     def reproduce(self, nodeid: str, vendor: str | None) -> str:
-        """A command line that re-runs one contract test with the same target, budget, seed and faults."""
-        args = ["python", "-m", "pytest", nodeid, "--target", self.target, "--budget", self.budget]
-        args += ["--seed", str(self.seed)]
+        """A command line that re-runs one contract test with the same target, budget, seed and faults.
+
+        It runs as printed from any folder: the interpreter that ran the suite, the test file's absolute path,
+        the suite's plugin named, and the user's spec folders passed on.
+        """
+        python = sys.executable if shutil.which("python") != sys.executable else "python"
+        file, sep, name = nodeid.partition("::")
+        # Schemathesis items cannot be named on the command line: name the test and select its operation.
+        one = _OPERATION_ITEM.fullmatch(name)
+        test = str(Path(specs.__file__).resolve().parents[1] / file) + sep + (one.group(1) if one else name)
+        env = [f"{specs.SPECS_ENV}={os.environ[specs.SPECS_ENV]}"] if os.environ.get(specs.SPECS_ENV) else []
+        args = [*env, python, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider", test]
+        args += ["--target", self.target, "--budget", self.budget, "--seed", str(self.seed)]
         if vendor:
             args += ["--vendor", vendor]
         if self.config_path:
@@ -45,9 +60,12 @@ class Options:
             args += ["--mock-fault", fault]
         if self.lifetime:
             args += ["--mock-lifetime", str(self.lifetime)]
+        if one:
+            args += ["--operation", one.group(2)]
         return " ".join(shlex.quote(a) for a in args)
 
 
+_OPERATION_ITEM = re.compile(r"(test_\w+)\[[^\]]*\]\[([A-Z]+ /[^\]]*)\]")
 _current: Options | None = None
 
 
@@ -83,6 +101,7 @@ def configure(pytest_config: Any) -> Options:
         faults=tuple(opt("mock_fault", default=[]) or []),
         lifetime=opt("mock_lifetime", default=None),
         config_path=opt("config", default=None),
+        operation=opt("operation", default=None),
         request_budgets=request_budgets,
     )
     return _current

@@ -129,5 +129,13 @@ def load(vendor: str, budget: Budget, seed: int) -> BaseSchema:
     return schema
 
 
+def only(schema: BaseSchema, operation: str | None) -> BaseSchema:
+    """The schema narrowed to one "METHOD /path" operation (to reproduce one test), or unchanged."""
+    if not operation:
+        return schema
+    method, _, path = operation.strip().partition(" ")
+    return schema.include(method=method.upper(), path=path.strip())
+
+
 def vendor_of(schema: BaseSchema) -> str:
     return schema.raw_schema[VENDOR_KEY]

@@ -18,7 +18,8 @@ from conformance.plugin import CLAIMS_KEY
 
 OPTIONS = options.current()
 SCHEMAS = {
-    vendor: schemas.load(vendor, schemas.budget_for(vendor, OPTIONS), OPTIONS.seed) for vendor in OPTIONS.vendors
+    vendor: schemas.only(schemas.load(vendor, schemas.budget_for(vendor, OPTIONS), OPTIONS.seed), OPTIONS.operation)
+    for vendor in OPTIONS.vendors
 }
 for _vendor, _schema in SCHEMAS.items():
     auth.install(_schema, _vendor)

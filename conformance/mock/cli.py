@@ -10,7 +10,7 @@ from typing import TextIO
 
 from conformance.mock.app import MockError
 from conformance.mock.core import CLOCK_MODES
-from conformance.mock.faults import FAULTS, VENDORS
+from conformance.mock.faults import CATALOGUE, FAULTS, VENDORS
 from conformance.mock.server import MockServer, start_mocks, stop_mocks
 
 
@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="running",
         metavar="frozen|running",
         help="running follows real time (default); frozen moves only via /_mock/clock",
+    )
+    parser.add_argument(
+        "--list-faults", action="store_true", help="print the fault catalogue (name, vendors, claims broken) and exit"
     )
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
 
@@ -84,8 +87,19 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], int, int | None]:
         raise UsageError(f"--clock must be one of {', '.join(CLOCK_MODES)}, not {args.clock!r}")
     for spec in args.fault or []:
         if spec.partition("=")[0] not in FAULTS:
-            raise UsageError(f"unknown fault {spec!r} (see the fault catalogue: {', '.join(FAULTS)})")
+            raise UsageError(f"unknown fault {spec!r}: `conformance mock --list-faults` prints the catalogue")
     return vendors, port, lifetime
+
+
+def list_faults(out: TextIO) -> None:
+    """The fault catalogue, one fault per paragraph: name, kind, vendors, what it does, the claims it breaks."""
+    for fault in CATALOGUE:
+        where = "every vendor" if set(fault.vendors) >= set(VENDORS) else ", ".join(fault.vendors)
+        value = f" (={fault.param} value)" if fault.param else ""
+        print(f"{fault.name}{value}  [{fault.kind}; {where}]", file=out)
+        print(f"  {fault.description}", file=out)
+        if fault.claims:
+            print(f"  breaks: {', '.join(fault.claims)}", file=out)
 
 
 def describe(servers: dict[str, MockServer], out: TextIO) -> None:
@@ -114,6 +128,9 @@ def run(
     """Serve until Ctrl-C (or SIGTERM, or `stop` is set): 0 on a clean stop, 2 on a usage error."""
     out = out or sys.stdout
     err = err or sys.stderr
+    if getattr(args, "list_faults", False):
+        list_faults(out)
+        return 0
     try:
         vendors, port, lifetime = _validate(args)
         servers = start_mocks(

@@ -6,12 +6,12 @@ Module map:
 - summary      summary.md
 - environment  environment.properties / executor.json, with credentials withheld
 - merge        merging several jobs' allure-results; the `job` parameter that keeps them distinct
-- allure3      installing Allure 3 from package.json, its config, `allure generate`
+- allure3      installing Allure 3 from its shipped pin into the per-user cache, its config, `allure generate`
 - junit        counting pytest's JUnit XML
 - cli          `conformance report`
 """
 
-from .allure3 import ReportStats, allure_config, build_report, ensure_allure, find_project_root, report_data
+from .allure3 import ReportStats, allure_config, build_report, ensure_allure, report_data, tool_dir
 from .environment import looks_like_secret, write_environment
 from .errors import ReportError
 from .junit import JUnitCounts, check_junit
@@ -27,11 +27,11 @@ __all__ = [
     "build_report",
     "check_junit",
     "ensure_allure",
-    "find_project_root",
     "job_parameter",
     "looks_like_secret",
     "merge_results",
     "report_data",
+    "tool_dir",
     "write_environment",
     "write_summary",
 ]

@@ -1,4 +1,4 @@
-"""Allure 3 as pinned in package.json: installing it, configuring it, generating the single-file report."""
+"""Allure 3 as pinned by the package's tool/package.json: installing it, configuring it, generating the report."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import importlib.resources
 import json
 import os
 import re
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import platformdirs
 
 from .claims import LABEL_TREND, previous_outcomes, trend, write_claim_results
 from .conventions import (
@@ -40,6 +43,9 @@ CLAIMS_FILE = "claims.html"
 # One history line holds every test of a run; 20 nightly runs keep the file in the low megabytes.
 HISTORY_LIMIT = 20
 INSTALL_TIMEOUT = 900
+# Where the Allure tool is installed on first use: the per-user cache unless this variable names a folder.
+CACHE_ENV = "CONFORMANCE_CACHE_DIR"
+PIN_FILES = ("package.json", "package-lock.json")
 GENERATE_TIMEOUT = 600
 
 # First match wins, in this order; Allure appends its own defaults after these, but nothing reaches them.
@@ -99,13 +105,43 @@ class ReportStats:
     history_entries: int
 
 
-def find_project_root(start: Path | None = None) -> Path:
-    """The folder whose package.json pins Allure: this checkout first, then the current folder upwards."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in [Path(__file__).resolve().parents[2], here, *here.parents]:
-        if _pinned_version(folder) is not None:
-            return folder
-    raise ReportError("no package.json pinning Allure found: run from the project folder, or pass --no-html")
+def pin_files() -> dict[str, bytes]:
+    """The package.json and package-lock.json that pin Allure, as shipped inside the package."""
+    folder = importlib.resources.files("conformance.report") / "tool"
+    try:
+        return {name: (folder / name).read_bytes() for name in PIN_FILES}
+    except OSError as exc:
+        raise ReportError(f"the installed package lacks its Allure pin ({exc.filename or exc}): reinstall it") from None
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder of the suite (CONFORMANCE_CACHE_DIR overrides it)."""
+    return Path(os.environ.get(CACHE_ENV) or platformdirs.user_cache_dir("auth-conformance", appauthor=False))
+
+
+def tool_dir() -> Path:
+    """The folder the pinned Allure is installed into: one per lock file in the per-user cache, pin files copied."""
+    pins = pin_files()
+    try:
+        version = json.loads(pins["package.json"])["devDependencies"][PACKAGE]
+    except (ValueError, KeyError, TypeError):
+        raise ReportError("the package's tool/package.json pins no Allure version: reinstall it") from None
+    digest = hashlib.sha256(pins["package-lock.json"]).hexdigest()[:12]
+    root = cache_dir() / f"allure-{version}-{digest}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for name, data in pins.items():
+            target = root / name
+            if not target.is_file() or target.read_bytes() != data:
+                # Written whole then renamed: a parallel worker never sees half a lock file.
+                partial = root / f".{name}.{os.getpid()}"
+                partial.write_bytes(data)
+                os.replace(partial, target)
+    except OSError as exc:
+        raise ReportError(
+            f"cannot prepare the Allure tool folder {root}: {exc.strerror or exc} (set {CACHE_ENV} elsewhere)"
+        ) from None
+    return root
 
 
 def _pinned_version(root: Path) -> str | None:
@@ -169,9 +205,12 @@ def _tail(text: str, lines: int = 2) -> str:
     return " | ".join(kept[-lines:]) or "no output"
 
 
-def ensure_allure(project_root: Path) -> Path:
-    """The Allure CLI in node_modules, installed by `npm ci` from package-lock.json when missing or stale."""
-    root = Path(project_root).resolve()
+def ensure_allure(tool_root: Path | None = None) -> Path:
+    """The Allure CLI in node_modules, installed by `npm ci` from package-lock.json when missing or stale.
+
+    tool_root defaults to the per-user cache folder (`tool_dir()`); any folder holding the pin files works.
+    """
+    root = Path(tool_root).resolve() if tool_root else tool_dir()
     pinned = _pinned_version(root)
     if pinned is None:
         raise ReportError(f"no package.json pinning Allure in {root}")
@@ -236,11 +275,13 @@ def allure_config(
     }
 
 
-def _prepare_output(report_dir: Path, results_dir: Path, history_path: Path, project_root: Path) -> Path:
+def _prepare_output(report_dir: Path, results_dir: Path, history_path: Path, tool_root: Path) -> Path:
     """Empty the output folder (Allure 3 never does), after making sure it is not something else."""
     out = report_dir.resolve()
     results = results_dir.resolve()
-    if out in {Path.home().resolve(), Path(out.anchor), project_root.resolve(), Path.cwd().resolve()}:
+    if out in {Path.home().resolve(), Path(out.anchor), Path.cwd().resolve()} or tool_root.resolve().is_relative_to(
+        out
+    ):
         raise ReportError(f"refusing to use {report_dir} as the report folder: it is cleaned on every build")
     if results.is_relative_to(out) or out.is_relative_to(results):
         raise ReportError(f"the report folder {report_dir} and the results folder {results_dir} must not nest")
@@ -329,7 +370,7 @@ def build_report(
     report_dir: Path,
     *,
     history_path: Path | None = None,
-    project_root: Path | None = None,
+    tool_root: Path | None = None,
     history_limit: int = HISTORY_LIMIT,
     name: str = REPORT_NAME,
 ) -> ReportStats:
@@ -342,7 +383,7 @@ def build_report(
     results_dir, report_dir = Path(results_dir), Path(report_dir)
     if not results_dir.is_dir() or not result_files(results_dir):
         raise ReportError(f"no test results in {results_dir}: run the suite first, or point --results at its output")
-    root = Path(project_root).resolve() if project_root else find_project_root()
+    root = Path(tool_root).resolve() if tool_root else tool_dir()
     history = (
         Path(history_path)
         if history_path

@@ -1,0 +1,1 @@
+"""The built-in vendor data (YAML and JSON only), installed as the package `conformance._specs`."""
