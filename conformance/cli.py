@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - the mock package is part of the distribution
         pass
 
+    from conformance import scaffold
+
+    scaffold.add_arguments(
+        sub.add_parser("new-vendor", help="scaffold a vendor's profile, claims and OpenAPI files (then run --specs)")
+    )
     report = sub.add_parser("report", help="build the Allure HTML report and summary.md from allure-results")
     try:
         from conformance.report import cli as report_cli
@@ -111,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
         drift_cli.add_arguments(drift, "drift")
         drift_cli.add_arguments(docs, "docs-check")
+        add_specs_arg(drift)
+        add_specs_arg(docs)
     except ImportError:  # pragma: no cover
         pass
     return parser
@@ -137,6 +144,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cmd_run(args)
         if args.command == "claims":
             return cmd_claims(args)
+        if args.command == "new-vendor":
+            from conformance import scaffold
+
+            return scaffold.run(args)
         if args.command == "mock":
             from conformance.mock import cli as mock_cli
 
@@ -168,7 +179,7 @@ def _validate_run(args: argparse.Namespace) -> dict[str, str]:
         specs.load_claims(v)
         specs.load_openapi(v)
     if args.target == "mock":
-        from conformance.mock.faults import FAULTS
+        from conformance.mock.faults import FAULTS, applies
 
         if args.config:
             # The mock ignores targets, but a file the user named must exist and be valid wherever it is named.
@@ -178,7 +189,7 @@ def _validate_run(args: argparse.Namespace) -> dict[str, str]:
             fault = FAULTS.get(spec.split("=")[0])
             if fault is None:
                 raise SuiteConfigError(f"unknown fault {spec!r}: `conformance mock --list-faults` prints the catalogue")
-            if not set(fault.vendors) & set(vendors):
+            if not any(applies(fault, v) for v in vendors):
                 raise SuiteConfigError(f"fault {fault.name!r} applies only to {', '.join(fault.vendors)}")
         if args.mock_lifetime is not None and args.mock_lifetime <= 0:
             raise SuiteConfigError(f"--mock-lifetime must be a positive number of seconds, got {args.mock_lifetime}")

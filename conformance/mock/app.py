@@ -22,7 +22,7 @@ from conformance.mock.core import Clock, MockState, User
 from conformance.mock.faults import Policy
 from conformance.mock.middleware import CONTROL_PREFIX, MockApp
 from conformance.mock.tokens import API_KEY_PREFIX, InvalidToken, Minter, Principal, verify_api_key
-from conformance.specs import load_profile
+from conformance.specs import load_profile, vendors
 
 Handler = Callable[["Ctx"], Awaitable[Response]]
 REFRESH_MARGIN = 3600  # "at least a day": the mock's refresh token lives the minimum plus an hour
@@ -47,11 +47,16 @@ class Mock:
         clock: str = "frozen",
         credentials: Mapping[str, str] | None = None,
     ) -> None:
-        if vendor not in faults.VENDORS:
-            raise MockError(f"unknown vendor {vendor!r} (known: {', '.join(faults.VENDORS)})")
+        known = vendors()
+        if vendor not in known:
+            raise MockError(f"unknown vendor {vendor!r} (known: {', '.join(known)})")
         self.vendor = vendor
         self.profile = load_profile(vendor)
-        self.module = importlib.import_module(f"conformance.mock.{vendor}")
+        # The built-in vendors have a module of their own; any other is generated from its profile and spec.
+        if vendor in faults.VENDORS:
+            self.module = importlib.import_module(f"conformance.mock.{vendor}")
+        else:
+            self.module = importlib.import_module("conformance.mock.generic").module_for(vendor)
         creds = dict(self.profile["mock"]["credentials"])
         for name, value in (credentials or {}).items():
             if name not in creds:
@@ -223,7 +228,8 @@ class Ctx:
         if not self.policy.rename_token_field:
             return body
         field = self.mock.profile["issue"]["token_field"]
-        return {("token" if k == field else k): v for k, v in body.items()}
+        renamed = "access_token" if field == "token" else "token"
+        return {(renamed if k == field else k): v for k, v in body.items()}
 
     def advertised(self, lifetime: int) -> Any:
         """The lifetime as the response field carries it (a fault gives it the wrong type)."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import signal
 import sys
 import threading
 from typing import TextIO
 
+from conformance import specs
 from conformance.mock.app import MockError
 from conformance.mock.core import CLOCK_MODES
 from conformance.mock.faults import CATALOGUE, FAULTS, VENDORS
@@ -20,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--vendor",
         action="append",
         metavar="NAME|all",
-        help=f"vendor to serve (repeatable; default all): {', '.join(VENDORS)}",
+        help=f"vendor to serve (repeatable; default all): {', '.join(VENDORS)} and those of --specs",
     )
     parser.add_argument(
         "--port",
@@ -56,15 +59,16 @@ class UsageError(Exception):
 
 def _vendors(values: list[str] | None) -> list[str]:
     chosen: list[str] = []
+    known = specs.vendors()
     for value in values or ["all"]:
         for name in value.split(","):
             name = name.strip()
             if name == "all":
-                chosen.extend(VENDORS)
-            elif name in VENDORS:
+                chosen.extend(known)
+            elif name in known:
                 chosen.append(name)
             else:
-                raise UsageError(f"unknown vendor {name!r} (known: {', '.join(VENDORS)}, all)")
+                raise UsageError(f"unknown vendor {name!r} (known: {', '.join(known)}, all)")
     return list(dict.fromkeys(chosen))
 
 
@@ -102,11 +106,31 @@ def list_faults(out: TextIO) -> None:
             print(f"  breaks: {', '.join(fault.claims)}", file=out)
 
 
+def token_request(server: MockServer) -> tuple[str, str, list[str], str]:
+    """The mock's token endpoint: method, URL, body fields and a curl line that gets a token with its credentials."""
+    issue = server.app.mock.profile["issue"]
+    url = server.base_url + issue["path"]
+    values = {field: server.credentials.get(cred, "") for field, cred in issue["fields"].items()}
+    cmd = ["curl", "-sS", "-X", issue["method"], url]
+    if server.ca_path:
+        cmd += ["--cacert", server.ca_path]
+    if issue["encoding"] == "json":
+        cmd += ["-H", "Content-Type: application/json", "-d", json.dumps(values, separators=(",", ":"))]
+    else:
+        for field, value in values.items():
+            cmd += ["--data-urlencode", f"{field}={value}"]
+    return issue["method"], url, list(values), " ".join(shlex.quote(c) for c in cmd)
+
+
 def describe(servers: dict[str, MockServer], out: TextIO) -> None:
     for vendor, server in servers.items():
         print(f"{vendor}: {server.base_url}", file=out)
         for name, value in server.credentials.items():
             print(f"  {name} = {value}", file=out)
+        method, url, fields, curl = token_request(server)
+        encoding = server.app.mock.profile["issue"]["encoding"]
+        print(f"  token: {method} {url} ({encoding} body: {', '.join(fields)})", file=out)
+        print(f"    {curl}", file=out)
         if server.ca_path:
             print(
                 f"  TLS: self-signed; turn verification off (as the vendor doc says) or trust {server.ca_path}",

@@ -86,9 +86,15 @@ async def faults_(mock: Mock, request: Request) -> Response:
         except faults.FaultError as exc:
             raise _bad(str(exc)) from None
     catalogue = [
-        {"name": f.name, "description": f.description, "claims": list(f.claims), "kind": f.kind, "hook": f.hook}
+        {
+            "name": f.name,
+            "description": f.description,
+            "claims": list(faults.claims_broken(f, mock.vendor)),
+            "kind": f.kind,
+            "hook": f.hook,
+        }
         for f in faults.CATALOGUE
-        if mock.vendor in f.vendors
+        if faults.applies(f, mock.vendor)
     ]
     return JSONResponse({"faults": list(mock.state.faults), "catalogue": catalogue})
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.mock import reach
+
 VENDORS = ("klearstack", "klavi", "opsnow", "knowledgestack")
 ALL = VENDORS
 
@@ -497,7 +499,7 @@ def validate(specs: Iterable[str], vendor: str) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for spec in specs:
         fault, _ = parse(spec)
-        if vendor not in fault.vendors:
+        if not applies(fault, vendor):
             raise FaultError(f"fault {fault.name!r} does not apply to {vendor} (only {', '.join(fault.vendors)})")
         seen[fault.name] = spec
     return tuple(seen.values())
@@ -505,7 +507,17 @@ def validate(specs: Iterable[str], vendor: str) -> tuple[str, ...]:
 
 def applicable(specs: Iterable[str], vendor: str) -> tuple[str, ...]:
     """The subset of (valid) fault specs that apply to `vendor`; unknown names still raise."""
-    return tuple(s for s in specs if vendor in parse(s)[0].vendors)
+    return tuple(s for s in specs if applies(parse(s)[0], vendor))
+
+
+def applies(fault: Fault, vendor: str) -> bool:
+    """Whether `fault` applies to `vendor`; for a vendor made only of data, by what its profile has."""
+    return vendor in fault.vendors or reach.reaches(fault.name, fault.vendors, VENDORS, vendor)
+
+
+def claims_broken(fault: Fault, vendor: str) -> tuple[str, ...]:
+    """The claims `fault` breaks at `vendor` (a vendor made only of data: its own claims of the same checks)."""
+    return fault.claims if vendor in VENDORS else reach.claims_broken(fault.claims, vendor, fault.name)
 
 
 def policy(specs: Iterable[str]) -> Policy:

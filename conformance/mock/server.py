@@ -272,14 +272,14 @@ def start_mocks(
     try:
         for spec in wanted:
             fault, _ = faults_mod.parse(spec)
-            if not any(v in fault.vendors for v in names):
+            if not any(faults_mod.applies(fault, v) for v in names):
                 raise MockError(f"fault {fault.name!r} applies to none of {', '.join(names)}")
     except faults_mod.FaultError as exc:
         raise MockError(str(exc)) from None
     servers: dict[str, MockServer] = {}
     try:
         for i, vendor in enumerate(names):
-            mine = [s for s in wanted if vendor in faults_mod.parse(s)[0].vendors]
+            mine = [s for s in wanted if faults_mod.applies(faults_mod.parse(s)[0], vendor)]
             servers[vendor] = MockServer(
                 vendor, faults=mine, port=port + i if port else 0, credentials=(credentials or {}).get(vendor), **kw
             ).start()
