@@ -16,7 +16,10 @@ import jsonschema
 import yaml
 
 # The built-in data: the checkout's specs/ folder, installed as the package conformance._specs.
-SPECS_DIR = Path(str(importlib.resources.files("conformance._specs")))
+try:
+    SPECS_DIR = Path(str(importlib.resources.files("conformance._specs")))
+except ModuleNotFoundError:  # an editable install made before specs/ became package data
+    raise ImportError("the built-in specs are not installed: reinstall the package (pip install -e .)") from None
 RFC = "_rfc"
 # Folders of the same layout whose vendor folders (and `_rfc/`) add to or override the built-in ones, later wins.
 SPECS_ENV = "CONFORMANCE_SPECS_DIR"
