@@ -44,6 +44,12 @@ def _rejected(resp: Response, allowed: set[int] | frozenset[int], what: str) -> 
         raise Mismatch(f"{' or '.join(map(str, sorted(allowed)))} ({what})", _show(resp))
 
 
+def _not_let_in(resp: Response, what: str) -> None:
+    """The security half of a rejection: whatever the status of a refusal, a 2xx means the request got in."""
+    if 200 <= resp.status < 300:
+        raise Mismatch(f"no success for {what} (any 4xx)", _show(resp))
+
+
 # --- issuance ------------------------------------------------------------------------------------------------
 
 
@@ -185,6 +191,12 @@ def bad_credentials_rejected(v: VendorSession, resp: Response, documented_status
 
 
 @check
+def wrong_credentials_get_no_token(v: VendorSession, resp: Response) -> None:
+    """A security baseline apart from the status code: wrong credentials never buy a token."""
+    _not_let_in(resp, "wrong credentials")
+
+
+@check
 def bad_credentials_body_documented(v: VendorSession, resp: Response) -> None:
     expected = v.profile["issue"]["bad_credentials_body"]
     body = resp.json_or_none()
@@ -211,6 +223,16 @@ def bearer_token_accepted(v: VendorSession, resp: Response) -> None:
 @check
 def missing_token_rejected(v: VendorSession, resp: Response) -> None:
     _rejected(resp, {401}, "no Authorization header")
+
+
+@check
+def missing_token_not_accepted(v: VendorSession, resp: Response) -> None:
+    _not_let_in(resp, "a request without an Authorization header")
+
+
+@check
+def cookie_not_accepted_as_credential(v: VendorSession, resp: Response) -> None:
+    _not_let_in(resp, "a request carrying only the cookie(s) the API set, no Authorization header")
 
 
 @check
@@ -336,7 +358,7 @@ def refresh_after_access_expiry(v: VendorSession, resp: Response) -> None:
 
 @check
 def refresh_token_not_bearer(v: VendorSession, resp: Response) -> None:
-    _rejected(resp, {401}, "the refresh token sent as a Bearer token")
+    _not_let_in(resp, "the refresh token sent as a Bearer token")
 
 
 # --- JWT tampering -------------------------------------------------------------------------------------------
@@ -453,7 +475,8 @@ def sso_registered_redirect_returns_url(v: VendorSession, resp: Response) -> Non
 
 @check
 def sso_unregistered_redirect_rejected(v: VendorSession, resp: Response) -> None:
-    if not 400 <= resp.status < 500:
+    # A 5xx is no open redirect (bad_input_no_server_error judges it); a 2xx or a 3xx sends the user on.
+    if resp.status < 400:
         raise Mismatch("4xx for an unregistered redirect_uri or tenant", _show(resp))
 
 

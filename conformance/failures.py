@@ -23,6 +23,13 @@ class SuiteConfigError(Exception):
     """Bad configuration or usage: a one-line message, exit code 2."""
 
 
+class SuiteDefect(Exception):
+    """The suite itself is wrong (e.g. a finding that names no claim): never a verdict on the vendor."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"SUITE DEFECT: {message}")
+
+
 class Mismatch(Exception):
     """Raised inside a check: what the claim expects and what the target did."""
 
@@ -44,7 +51,12 @@ class Finding:
 
     @property
     def assumed_only(self) -> bool:
-        return bool(self.claims) and all(c.assumed for c in self.claims)
+        """Every claim is a guess and none is a security baseline: a warning, not a non-conformance."""
+        return bool(self.claims) and not any(c.decisive for c in self.claims)
+
+    @property
+    def baselines(self) -> list[Any]:
+        return list({c.baseline.id: c.baseline for c in self.claims if c.baseline is not None}.values())
 
     def render(self) -> str:
         ids = ", ".join(c.id for c in self.claims) or "(no claim)"
@@ -56,6 +68,9 @@ class Finding:
             lines.append(f'  {c.id} ({c.kind}; {c.source}): "{c.quote}"')
             if c.reading:
                 lines.append(f"    suite's reading: {c.reading}")
+        for b in self.baselines:
+            lines.append(f"  security baseline {b.id} ({b.cite}): {b.requirement}")
+            lines.append(f"    a violation means: {b.consequence}; it fails whatever the vendor's page says")
         if self.exchange is not None:
             lines += ["  exchange:", *("    " + line for line in self.exchange.render().splitlines()[:30])]
             lines.append(f"  reproduce: {self.exchange.curl}")
@@ -73,6 +88,11 @@ class ConformanceFailure(AssertionError):
     def assumed_only(self) -> bool:
         """Every finding rests on assumed claims only: a warning, not a non-conformance."""
         return all(f.assumed_only for f in self.findings)
+
+    @property
+    def claimless(self) -> list[str]:
+        """Checks whose finding names no claim: a suite defect (every verdict must trace to a claim)."""
+        return list(dict.fromkeys(f.check for f in self.findings if not f.claims))
 
     @property
     def claims(self) -> list[Claim]:
@@ -93,7 +113,9 @@ class ConformanceFailure(AssertionError):
 
     def headline(self) -> str:
         checks = ", ".join(dict.fromkeys(f.check for f in self.findings))
-        return f"{', '.join(self.claim_ids) or '(no claim)'} not met ({checks})"
+        baselines = {b.id for f in self.findings if not f.assumed_only for b in f.baselines}
+        mark = f" [security baseline: {', '.join(sorted(baselines))}]" if baselines else ""
+        return f"{', '.join(self.claim_ids) or '(no claim)'} not met ({checks}){mark}"
 
     def render(self) -> str:
         body = "\n\n".join(f.render() for f in self.findings)

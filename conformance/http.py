@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.util.retry import Retry
 
+from conformance.cookies import refuse_cookies
 from conformance.failures import InfrastructureError
 from conformance.limits import BoundedAdapter, Guard, LimitExceeded, Limits, read_http_client
 from conformance.redact import Redactor
@@ -218,7 +219,8 @@ class HttpClient:
         self.budget = budget or Budget()
         self.redactor = redactor or Redactor()
         self.recorder = recorder or Recorder()
-        self.session = requests.Session()
+        # Cookies a vendor sets are never sent back: each request carries exactly the credential it was given.
+        self.session = refuse_cookies(requests.Session())
         self.limits = limits or Limits()
         retry = retry_policy(self.budget)
         adapter = BoundedAdapter(self.limits, max_retries=retry, pool_connections=4, pool_maxsize=4)

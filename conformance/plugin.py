@@ -15,7 +15,7 @@ import urllib3
 
 from conformance import config as suite_config
 from conformance import signals, specs
-from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
+from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError, SuiteDefect
 from conformance.redact import Redactor
 from conformance.report.conventions import LABEL_FAILED_CLAIM, OUTCOME_PROPERTY
 from conformance.report.merge import job_parameter
@@ -277,6 +277,9 @@ def _attach(session: VendorSession, item: pytest.Item) -> None:
             allure.dynamic.tag("security")
         if claim.assumed:
             allure.dynamic.tag("assumed")
+        if claim.baseline is not None:
+            allure.dynamic.tag("security-baseline")
+            allure.dynamic.link(claim.baseline.url, name=f"baseline {claim.baseline.id}: {claim.baseline.cite}")
     if claims:
         order = ("blocker", "critical", "normal", "minor", "trivial")
         allure.dynamic.severity(SEVERITY[min((c.severity for c in claims), key=order.index)])
@@ -284,6 +287,12 @@ def _attach(session: VendorSession, item: pytest.Item) -> None:
             "\n\n".join(
                 f"**{c.id}** ({c.kind}, {c.source}) — {c.title}\n\n> {c.quote}"
                 + (f"\n\n_Suite's reading:_ {c.reading}" if c.reading else "")
+                + (
+                    f"\n\n_Security baseline_ ({c.baseline.cite}): {c.baseline.requirement} A violation means "
+                    f"{c.baseline.consequence}: it fails whatever the page says."
+                    if c.baseline
+                    else ""
+                )
                 for c in claims
             )
         )
@@ -393,6 +402,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
                 )
         return result
     except ConformanceFailure as failure:
+        if failure.claimless:
+            raise suite_defect(failure) from None
         pyfuncitem.stash[FAILED_CLAIMS_KEY] = failure.claim_ids
         label_failed_claims(failure.claim_ids)
         known = _known_deviations(failure, session, target)
@@ -405,6 +416,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     finally:
         if isinstance(session, VendorSession):
             _attach(session, pyfuncitem)
+
+
+def suite_defect(failure: ConformanceFailure) -> SuiteDefect:
+    """A finding without a claim cannot be judged (failed or warning): it is the suite's defect, not the vendor's."""
+    return SuiteDefect(
+        f"check(s) {', '.join(failure.claimless)} reported a finding that names no claim; every check must be "
+        f"listed under a claim of the vendor or of specs/_rfc/claims.yaml\n\n{failure.render()}"
+    )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -59,6 +59,21 @@ class SpecError(Exception):
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """A security property that holds whatever a vendor's page says: the RFC/BCP text that makes it one."""
+
+    id: str
+    title: str
+    cite: str
+    url: str
+    requirement: str
+    consequence: str
+
+    def render(self) -> str:
+        return f"{self.cite}: {self.requirement} (else {self.consequence})"
+
+
+@dataclass(frozen=True)
 class Claim:
     """One testable statement, quoted from a vendor doc or an RFC."""
 
@@ -74,10 +89,20 @@ class Claim:
     doc_url: str
     reading: str = ""
     security: bool = False
+    baseline: Baseline | None = None
 
     @property
     def assumed(self) -> bool:
         return self.kind == "assumed"
+
+    @property
+    def decisive(self) -> bool:
+        """A violation fails the run: the vendor promised it (documented, rfc), or it is a security baseline.
+
+        `kind` says how sure the suite is that the vendor promised the property; a baseline says what a violation
+        means (someone let in, a credential exposed), which no wording of a page excuses.
+        """
+        return not self.assumed or self.baseline is not None
 
 
 @dataclass(frozen=True)
@@ -184,6 +209,26 @@ def _claims_file(vendor: str) -> dict[str, Any]:
 
 
 @functools.cache
+def baselines() -> dict[str, Baseline]:
+    """The security baselines (declared once, in the RFC claims file), by ID."""
+    data = _claims_file(RFC).get("baselines") or {}
+    return {key: Baseline(id=key, **value) for key, value in data.items()}
+
+
+def _baseline(vendor: str, claim: dict[str, Any]) -> Baseline | None:
+    key = claim.get("baseline")
+    if key is None:
+        return None
+    try:
+        return baselines()[key]
+    except KeyError:
+        raise SpecError(
+            f"specs/{vendor}/claims.yaml: {claim['id']} cites unknown baseline {key!r} "
+            f"(known: {', '.join(baselines())})"
+        ) from None
+
+
+@functools.cache
 def load_claims(vendor: str) -> tuple[Claim, ...]:
     """The claims of one vendor's doc (or of the RFC file when vendor is `_rfc`)."""
     data = _claims_file(vendor)
@@ -201,6 +246,7 @@ def load_claims(vendor: str) -> tuple[Claim, ...]:
             doc_url=data["doc"]["url"],
             reading=c.get("reading", ""),
             security=c.get("security", False),
+            baseline=_baseline(vendor, c),
         )
         for c in data["claims"]
     )

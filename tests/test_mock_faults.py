@@ -11,6 +11,7 @@ import jwt
 import pytest
 import requests
 
+from conformance.cookies import cookie_header, cookies_set
 from conformance.mock import CATALOGUE, FAULTS, VENDORS, start_mocks
 from conformance.mock.client import MockClient, claims
 from conformance.specs import load_profile
@@ -131,6 +132,19 @@ def server_error_on_bad_input(c):
 
 def bad_credentials_accepted(c):
     return c.issue(**{secret_field(c): "wrong"}).status_code == 200
+
+
+def wrong_credentials_accepted(c):
+    # Wrong values buy a token while a missing field is still refused (bad-credentials-accepted takes both).
+    return (
+        c.issue(**{secret_field(c): "wrong"}).status_code == 200
+        and c.issue(**{secret_field(c): None}).status_code >= 400
+    )
+
+
+def cookie_only_auth(c):
+    cookies = cookies_set([c.issue().headers.items()])
+    return bool(cookies) and c.probe(headers={"Cookie": cookie_header(cookies)}).status_code == 200
 
 
 def refresh_same_expiry(c):
@@ -348,6 +362,7 @@ OVERLAP = {
     },
     "server-error-on-bad-input": {"wrong-401-body"},
     "bad-credentials-accepted": {"wrong-401-body"},
+    "wrong-credentials-accepted": {"bad-credentials-accepted", "wrong-401-body"},
     # A valid token that never works also fails every "this token should work" probe.
     "valid-token-rejected": {"scheme-case-sensitive", "single-space-only"},
     "api-key-not-bearer": {"key-expires"},

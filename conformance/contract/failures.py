@@ -63,7 +63,8 @@ def suite_checks(role: Role | None, failure: Failure | None, check: str) -> list
     if check == "not_a_server_error":
         return ["bad_input_no_server_error"]
     if check == "ignored_auth":
-        return ["missing_token_rejected"] if role.protected else []
+        # It fires only on a 2xx without (or with invalid) credentials: the security half of the rejection.
+        return ["missing_token_not_accepted"] if role.protected else []
     if check == "content_type_conformance":
         return ["issuance_content_type_json"] if role.issue else []
     if check == "response_schema_conformance":

@@ -7,6 +7,7 @@ from typing import Any
 import requests
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
+from conformance.cookies import refuse_cookies
 from conformance.failures import InfrastructureError
 from conformance.http import OUTAGE_STATUSES, Budget, retry_policy
 from conformance.limits import BoundedAdapter, LimitExceeded, Limits
@@ -30,7 +31,8 @@ class BudgetedAdapter(BoundedAdapter):
 
 
 def make_session(vendor: str, budget: Budget, limits: Limits | None = None) -> requests.Session:
-    session = requests.Session()
+    # No cookie a vendor sets rides along: a request meant to carry no credential must carry none (ignored_auth).
+    session = refuse_cookies(requests.Session())
     # Loopback mocks and configured targets only: no proxies or CA bundles picked up from the environment.
     session.trust_env = False
     adapter = BudgetedAdapter(vendor, budget, limits)

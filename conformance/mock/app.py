@@ -25,6 +25,7 @@ from conformance.mock.tokens import API_KEY_PREFIX, InvalidToken, Minter, Princi
 from conformance.specs import load_profile, vendors
 
 Handler = Callable[["Ctx"], Awaitable[Response]]
+SESSION_COOKIE = "mock_session"
 REFRESH_MARGIN = 3600  # "at least a day": the mock's refresh token lives the minimum plus an hour
 _SERVER_ERROR_PAGE = (
     "<html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>"
@@ -143,6 +144,7 @@ class Ctx:
         self.policy = mock.policy
         self.state = mock.state
         self.presented: str | None = None
+        self.cookie: str | None = None  # a session cookie to set (the cookie-only-auth fault)
 
     @property
     def now(self) -> int:
@@ -165,6 +167,9 @@ class Ctx:
 
     def _authenticate(self) -> Principal:
         values = [v.decode("latin-1") for k, v in self.request.scope["headers"] if k.lower() == b"authorization"]
+        if not values and self.policy.cookie_auth and self.request.cookies.get(SESSION_COOKIE):
+            # The fault: a cookie the API set stands in for the missing Authorization header.
+            values = [f"Bearer {self.request.cookies[SESSION_COOKIE]}"]
         try:
             token = parse_authorization(values, self.policy)
         except AuthProblem as problem:
@@ -208,7 +213,7 @@ class Ctx:
 
     def credentials_ok(self, matches: bool) -> bool:
         """The decision point for credential checks (a fault can make every credential pass)."""
-        return matches or not self.policy.check_credentials
+        return matches or not self.policy.check_credentials or self.policy.accept_wrong_credentials
 
     def access_lifetime(self) -> int:
         return max(1, round(self.state.lifetimes["access"] * self.policy.lifetime_factor))
@@ -225,9 +230,11 @@ class Ctx:
 
     def issuance(self, body: dict[str, Any]) -> dict[str, Any]:
         """The issuance response body (a fault renames the documented token field)."""
+        field = self.mock.profile["issue"]["token_field"]
+        if self.policy.cookie_auth and isinstance(body.get(field), str):
+            self.cookie = body[field]
         if not self.policy.rename_token_field:
             return body
-        field = self.mock.profile["issue"]["token_field"]
         renamed = "access_token" if field == "token" else "token"
         return {(renamed if k == field else k): v for k, v in body.items()}
 
@@ -242,7 +249,10 @@ class Ctx:
 
     def ok(self, body: Any, status: int = 200) -> Response:
         content = json.dumps(body, separators=(",", ":")).encode()
-        return Response(content, status_code=status, media_type=self.policy.success_media_type)
+        response = Response(content, status_code=status, media_type=self.policy.success_media_type)
+        if self.cookie is not None:
+            response.set_cookie(SESSION_COOKIE, self.cookie, path="/", httponly=True, samesite="lax")
+        return response
 
 
 def operations(mock: Mock, handlers: Mapping[str, Handler]) -> Callable[[Request], Awaitable[Response]]:

@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 import requests
 
+from conformance.cookies import refuse_cookies
 from conformance.mock.server import MockServer
 from conformance.specs import load_profile
 
@@ -19,7 +20,8 @@ class MockClient:
     def __init__(self, server: MockServer) -> None:
         self.server = server
         self.profile = load_profile(server.vendor)
-        self.session = requests.Session()
+        # Cookies are sent only where a caller puts them: a probe must carry exactly what it was given.
+        self.session = refuse_cookies(requests.Session())
         # Loopback only: no proxies and no CA bundle from the environment overriding the mock's own CA.
         self.session.trust_env = False
         self.verify: str | bool = server.ca_path or True

@@ -39,6 +39,7 @@ class Policy:
     signout_needs_body: bool = False
     # Issuance (app.Ctx.issue_access, credential checks)
     check_credentials: bool = True
+    accept_wrong_credentials: bool = False
     lifetime_factor: float = 1.0
     lifetime_wrong_type: bool = False
     refresh_resets_expiry: bool = True
@@ -68,6 +69,8 @@ class Policy:
     delete_keys_allowed: bool = True
     sso_any_redirect: bool = False
     sso_enabled: bool = True
+    # Session cookies (app.Ctx.issuance sets one, app.Ctx.authenticate reads it): verdicts' faults
+    cookie_auth: bool = False
     # Infrastructure (app.MockMiddleware)
     unavailable_every: int = 0
     rate_limit_every: int = 0
@@ -109,7 +112,7 @@ CATALOGUE: tuple[Fault, ...] = (
     _f(
         "auth-ignored",
         "Protected endpoints answer 200 with a missing or invalid token.",
-        _UNAUTH,
+        (*_UNAUTH, "KLAVI-AUTH-011"),
         "verification",
         auth_required=False,
     ),
@@ -204,7 +207,16 @@ CATALOGUE: tuple[Fault, ...] = (
     _f(
         "bad-credentials-accepted",
         "Token issuance succeeds with wrong, empty or missing credentials.",
-        ("KLEARSTACK-AUTH-012", "KLAVI-AUTH-002", "KLAVI-AUTH-007", "OPSNOW-AUTH-007", "KSTACK-PW-003"),
+        (
+            "KLEARSTACK-AUTH-012",
+            "KLEARSTACK-AUTH-013",
+            "KLAVI-AUTH-002",
+            "KLAVI-AUTH-007",
+            "OPSNOW-AUTH-007",
+            "OPSNOW-AUTH-009",
+            "KSTACK-PW-003",
+            "KSTACK-PW-005",
+        ),
         "issuance",
         check_credentials=False,
     ),
@@ -307,7 +319,8 @@ CATALOGUE: tuple[Fault, ...] = (
     _f(
         "swap-401-403",
         "A missing or invalid token gets 403 and a forbidden request gets 401.",
-        (*_UNAUTH, "KSTACK-ERR-403"),
+        # A 403 lets no one in: Klavi's assumed 401 (KLAVI-AUTH-011) is what breaks, not its baseline (-010).
+        (*(c for c in _UNAUTH if c != "KLAVI-AUTH-010"), "KLAVI-AUTH-011", "KSTACK-ERR-403"),
         "errors",
         swap_401_403=True,
     ),
@@ -426,6 +439,22 @@ CATALOGUE: tuple[Fault, ...] = (
         "sso",
         ("knowledgestack",),
         sso_enabled=False,
+    ),
+    # --- verdicts ---
+    _f(
+        "cookie-only-auth",
+        "Issuance also sets a session cookie holding the token, and protected endpoints accept that cookie "
+        "when the Authorization header is missing.",
+        ("KLEARSTACK-AUTH-001", "KLAVI-AUTH-010", "OPSNOW-AUTH-001", "KSTACK-AUTH-001"),
+        "verification",
+        cookie_auth=True,
+    ),
+    _f(
+        "wrong-credentials-accepted",
+        "Token issuance checks that the credential fields are there, but issues a token whatever their values.",
+        ("KLEARSTACK-AUTH-012", "KLAVI-AUTH-007", "OPSNOW-AUTH-007", "KSTACK-PW-003"),
+        "issuance",
+        accept_wrong_credentials=True,
     ),
     _f(
         "intermittent-503",

@@ -28,7 +28,7 @@ async def auth(ctx: Ctx) -> Response:
         matches = hmac.compare_digest(access_key.encode(), creds["access_key"].encode()) and hmac.compare_digest(
             secret_key.encode(), creds["secret_key"].encode()
         )
-        if not matches:
+        if not ctx.credentials_ok(matches):
             body = DOCUMENTED_401 if ctx.policy.documented_401_body else UNDOCUMENTED_401
             raise Reject(401, "Unauthorized", body["message"], cause="credentials", body=body)
     token, lifetime = ctx.issue_access(APP_ID)

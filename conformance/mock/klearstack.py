@@ -27,7 +27,7 @@ async def get_access_token(ctx: Ctx) -> Response:
         matches = hmac.compare_digest(username.encode(), creds["username"].encode()) and hmac.compare_digest(
             password.encode(), creds["password"].encode()
         )
-        if not matches:
+        if not ctx.credentials_ok(matches):
             raise Reject(401, "invalid_grant", "Invalid username or password", cause="credentials")
     access, lifetime = ctx.issue_access(USER_ID)
     body = {"access_token": access}

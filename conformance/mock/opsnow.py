@@ -21,7 +21,7 @@ async def issue_token(ctx: Ctx) -> Response:
     data = await ctx.json()
     if ctx.policy.check_credentials:
         (api_key,) = strings(data, ("apiKey",), min_length=1)
-        if not hmac.compare_digest(api_key.encode(), ctx.state.credentials["api_key"].encode()):
+        if not ctx.credentials_ok(hmac.compare_digest(api_key.encode(), ctx.state.credentials["api_key"].encode())):
             raise Reject(401, "invalid_client", "Invalid API key", cause="credentials")
     token, lifetime = ctx.issue_access(USER_ID)
     return ctx.ok(ctx.issuance({"accessToken": token, "expiresIn": ctx.advertised(lifetime)}))

@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from conformance import jwtutil, specs
+from conformance.cookies import cookie_header, cookies_set
 from conformance.session import VendorSession, bearer
 
 MATRIX = specs.authorization_matrix()
@@ -18,6 +19,21 @@ FOREIGN_KEY = "another-issuer-signing-key-0123456789abcdef"
 def test_valid_bearer_token_accepted(v: VendorSession) -> None:
     resp = v.probe(f"Bearer {v.token().value}")
     v.check("bearer_token_accepted", resp)
+
+
+@pytest.mark.capability("bearer")
+def test_cookie_set_by_the_api_is_not_a_credential(v: VendorSession) -> None:
+    """Cookies the API sets (at issuance or on an accepted call) sent back alone, with no Authorization header."""
+    tok = v.issue()
+    accepted = v.probe(f"Bearer {tok.value}")
+    cookies = cookies_set([tok.response.header_list, accepted.header_list])
+    for value in cookies.values():
+        v.redactor.add(value)
+    import allure
+
+    allure.dynamic.parameter("cookies set by the API", str(len(cookies)))
+    resp = v.probe(headers={"Cookie": cookie_header(cookies)} if cookies else None)
+    v.check("cookie_not_accepted_as_credential", resp)
 
 
 def _token_for(v: VendorSession, row: dict[str, Any]) -> str:

@@ -62,6 +62,7 @@ def test_bad_credentials_rejected(v: VendorSession, variant: str, _desc: str, ki
         value = v.target.credentials[credential] + "-wrong" if kind == "wrong" else kind
         resp = v.issue_raw({field: value})
         v.check("bad_input_no_server_error", resp)
+        v.check("wrong_credentials_get_no_token", resp)
         v.check("bad_credentials_rejected", resp, documented_statuses=kind in ("wrong", "empty"))
         if kind == "wrong" and spec.get("bad_credentials_body"):
             v.check("bad_credentials_body_documented", resp)
