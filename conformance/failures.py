@@ -48,11 +48,18 @@ class Finding:
     actual: Any
     exchange: Exchange | None = None
     detail: str = ""
+    # The spec's `x-assumption` the finding rests on (contract checks): a guessed part of the spec can only warn,
+    # unless the claim at stake is an RFC rule or a security baseline, which no guess about shapes excuses.
+    assumption: str = ""
 
     @property
     def assumed_only(self) -> bool:
         """Every claim is a guess and none is a security baseline: a warning, not a non-conformance."""
-        return bool(self.claims) and not any(c.decisive for c in self.claims)
+        if not self.claims:
+            return False
+        if self.assumption:
+            return not any(c.kind == "rfc" or c.baseline is not None for c in self.claims)
+        return not any(c.decisive for c in self.claims)
 
     @property
     def baselines(self) -> list[Any]:
@@ -64,6 +71,8 @@ class Finding:
         lines = [f"{ids}: {title} [{self.check}]", f"  expected: {self.expected}", f"  actual:   {self.actual}"]
         if self.detail:
             lines.append(f"  detail:   {self.detail}")
+        if self.assumption:
+            lines.append(f"  spec assumption: {self.assumption}")
         for c in self.claims:
             lines.append(f'  {c.id} ({c.kind}; {c.source}): "{c.quote}"')
             if c.reading:

@@ -19,7 +19,7 @@ from conformance.contract.budgets import RESPONSE_CHECKS
 from conformance.contract.items import ITEM_KEY, ItemInfo, label_allure
 from conformance.contract.runtime import VendorContract
 from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError
-from conformance.plugin import CLAIMS_KEY, FAILED_CLAIMS_KEY, VENDOR_KEY, label_failed_claims
+from conformance.plugin import CLAIMS_KEY, FAILED_CLAIMS_KEY, VENDOR_KEY, label_failed_claims, suite_defect
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -124,6 +124,8 @@ def _report(item: pytest.Function, converted: BaseException, contract: VendorCon
     if isinstance(converted, failures.ContractFailure) and converted.example:
         allure.attach(converted.example, name="minimal failing example", attachment_type=allure.attachment_type.TEXT)
     if isinstance(converted, ConformanceFailure):
+        if converted.claimless:
+            raise suite_defect(converted) from None
         item.stash[FAILED_CLAIMS_KEY] = converted.claim_ids
         label_failed_claims(converted.claim_ids)
         if converted.assumed_only:

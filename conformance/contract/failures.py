@@ -14,6 +14,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.openapi.checks import IgnoredAuth, JsonSchemaError, MissingHeaders, UseAfterFree
 
 from conformance import specs
+from conformance.contract import assumptions
 from conformance.contract.transport import OUTAGE_STATUSES, as_infrastructure
 from conformance.failures import ConformanceFailure, Finding, InfrastructureError
 
@@ -60,15 +61,26 @@ def suite_checks(role: Role | None, failure: Failure | None, check: str) -> list
     profile = specs.load_profile(role.vendor)
     issue = profile.get("issue") or {}
     message = _message(failure) if failure is not None else ""
+    ctx = context_of(failure) if failure is not None else None
+    status = ctx.response.status_code if ctx is not None else None
+    # A check on an error response speaks to the error's claims, not to the documented success body's.
+    error = status is not None and status >= 400
     if check == "not_a_server_error":
         return ["bad_input_no_server_error"]
     if check == "ignored_auth":
         # It fires only on a 2xx without (or with invalid) credentials: the security half of the rejection.
         return ["missing_token_not_accepted"] if role.protected else []
     if check == "content_type_conformance":
-        return ["issuance_content_type_json"] if role.issue else []
+        if error:
+            return ["error_body_is_json"] if status is not None and status < 500 else []
+        if role.issue:
+            return ["issuance_content_type_json"]
+        return _flow_check(role)
     if check == "response_schema_conformance":
         names = []
+        if error:
+            documented = status == 401 and role.issue and issue.get("bad_credentials_body")
+            return ["bad_credentials_body_documented"] if documented else []
         if role.issue:
             names.append("issuance_body_matches_schema")
             if isinstance(failure, JsonSchemaError):
@@ -80,7 +92,7 @@ def suite_checks(role: Role | None, failure: Failure | None, check: str) -> list
                     names.append("refresh_token_issued")
         if role.refresh:
             names.append("refresh_issues_new_token")
-        return names
+        return names or _flow_check(role)
     if check == "response_headers_conformance":
         missing = [h.lower() for h in getattr(failure, "missing_headers", [])] if failure is not None else []
         if failure is None or (isinstance(failure, MissingHeaders) and "www-authenticate" in missing):
@@ -97,6 +109,22 @@ def suite_checks(role: Role | None, failure: Failure | None, check: str) -> list
     return []
 
 
+def _flow_check(role: Role) -> list[str]:
+    """The suite check of a documented success body that is not the token endpoint's (a created key, SSO's URL)."""
+    profile = specs.load_profile(role.vendor)
+    if role.key_create:
+        return ["key_shown_at_creation"]
+    sso = profile.get("sso")
+    if sso and sso["method"].lower() == role.method and sso["path"] == role.path:
+        return ["sso_registered_redirect_returns_url"]
+    return []
+
+
+# The claim a contract finding names when no suite check speaks to it: the spec's own shape, where the docs are
+# silent a guess (an assumed claim, so a warning). Every non-passing contract test thus names a claim.
+SPEC_SHAPE_CLAIM = "CONV-SPEC-SHAPE"
+
+
 def claims_of(role: Role | None, failure: Failure | None, check: str) -> tuple[specs.Claim, ...]:
     if role is None:
         return ()
@@ -105,6 +133,19 @@ def claims_of(role: Role | None, failure: Failure | None, check: str) -> tuple[s
         for claim in specs.claims_for(role.vendor, name):
             seen.setdefault(claim.id, claim)
     return tuple(seen.values())
+
+
+def finding_claims(role: Role | None, failure: Failure | None, check: str) -> tuple[specs.Claim, ...]:
+    """The claims a contract finding names: those of the suite checks it speaks to, else the spec-shape claim."""
+    return claims_of(role, failure, check) or (specs.claim_index()[SPEC_SHAPE_CLAIM],)
+
+
+def assumption_of(role: Role | None, failure: Failure, check: str, ctx: Context | None) -> str:
+    if role is None:
+        return ""
+    status = ctx.response.status_code if ctx is not None else getattr(failure, "status_code", None)
+    path = list(getattr(failure, "schema_path", None) or []) if isinstance(failure, JsonSchemaError) else None
+    return assumptions.at(role.vendor, role.label, check, status, path)
 
 
 def verified_claims(role: Role, checks: tuple[str, ...]) -> list[str]:
@@ -211,15 +252,31 @@ def from_failures(
         if key in seen:
             continue
         seen.add(key)
-        claims = claims_of(role, failure, check)
+        claims = finding_claims(role, failure, check)
+        assumption = assumption_of(role, failure, check, ctx)
         findings.append(
-            Finding(check, claims, f"{check} holds for {op_label}", failure.title, None, redact(_message(failure)))
+            Finding(
+                check,
+                claims,
+                f"{check} holds for {op_label}",
+                failure.title,
+                None,
+                redact(_message(failure)),
+                assumption=assumption,
+            )
         )
         block = [f"- {failure.code} {failure.title} [{check}] on {op_label}"]
         if _message(failure):
             block.append(textwrap.indent(redact(_message(failure)), "    "))
         for claim in claims:
             block.append(f'    {claim.id} ({claim.kind}; {claim.source}): "{claim.quote}"')
+            if claim.baseline is not None:
+                b = claim.baseline
+                block.append(f"    security baseline {b.id} ({b.cite}): {b.requirement}")
+        if assumption:
+            block.append(
+                f"    spec assumption (a guess, so at most a warning unless an RFC rule or baseline): {assumption}"
+            )
         blocks.append("\n".join(block))
         if ctx is not None:
             examples.setdefault(id(ctx), (ctx, []))[1].append(check)
