@@ -270,8 +270,12 @@ def www_authenticate_on_401(v: VendorSession, resp: Response) -> None:
     if resp.status != 401:
         return
     challenges = resp.header_values("WWW-Authenticate")
-    if not any(re.match(r"(?i)\s*bearer\b", c) for c in challenges):
+    # One header may hold several challenges (RFC 9110 §11.6.1): Bearer need not come first.
+    if not any(_BEARER_CHALLENGE.search(c) for c in challenges):
         raise Mismatch("WWW-Authenticate: Bearer ... on 401", challenges or "(no WWW-Authenticate header)")
+
+
+_BEARER_CHALLENGE = re.compile(r'(?i)(?:^|,)\s*bearer(?:\s|,|$)(?=(?:[^"]*"[^"]*")*[^"]*$)')
 
 
 @check
@@ -426,10 +430,17 @@ def key_list_hides_full_key(v: VendorSession, resp: Response, key: str) -> None:
 @check
 def key_listed_after_creation(v: VendorSession, resp: Response, key_id: str) -> None:
     spec = v.profile["keys"]
-    body = resp.json_or_none()
-    items = body.get(spec["items_field"]) if isinstance(body, dict) else None
+    items = listed_items(spec, resp.json_or_none())
     if not isinstance(items, list) or not any(isinstance(i, dict) and i.get(spec["id_field"]) == key_id for i in items):
         raise Mismatch(f"the new key's id in {spec['items_field']!r}", _show(resp))
+
+
+def listed_items(spec: dict[str, Any], body: Any) -> list[Any] | None:
+    """The items of a list response: under the profile's field (a guess) or, as another reading, the bare array."""
+    if isinstance(body, list):
+        return body
+    items = body.get(spec["items_field"]) if isinstance(body, dict) else None
+    return items if isinstance(items, list) else None
 
 
 @check

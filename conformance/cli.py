@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", choices=["dev", "ci", "nightly"], default="dev", help="Schemathesis example budget")
     run.add_argument("--seed", type=int, default=None, help="Schemathesis seed, to reproduce a run exactly")
     run.add_argument("--mock-fault", action="append", default=[], help="(mock) switch on a named fault; repeatable")
+    run.add_argument(
+        "--mock-reading",
+        action="append",
+        default=[],
+        help="(mock) let the mocks take another plausible reading of a guess (see `conformance mock --help`)",
+    )
     run.add_argument("--mock-lifetime", type=int, default=None, help="(mock) override access-token lifetimes, seconds")
     run.add_argument("--reports", default="reports", help="output folder (default reports/)")
     run.add_argument(
@@ -191,6 +197,14 @@ def _validate_run(args: argparse.Namespace) -> dict[str, str]:
                 raise SuiteConfigError(f"unknown fault {spec!r}: `conformance mock --list-faults` prints the catalogue")
             if not any(applies(fault, v) for v in vendors):
                 raise SuiteConfigError(f"fault {fault.name!r} applies only to {', '.join(fault.vendors)}")
+        from conformance.mock.faults import READINGS
+
+        for name in args.mock_reading:
+            reading = READINGS.get(name)
+            if reading is None:
+                raise SuiteConfigError(f"unknown reading {name!r} (known: {', '.join(READINGS)})")
+            if not set(reading.vendors) & set(vendors):
+                raise SuiteConfigError(f"reading {name!r} applies only to {', '.join(reading.vendors)}")
         if args.mock_lifetime is not None and args.mock_lifetime <= 0:
             raise SuiteConfigError(f"--mock-lifetime must be a positive number of seconds, got {args.mock_lifetime}")
         if args.real_wait and args.mock_lifetime is None:
@@ -205,8 +219,8 @@ def _validate_run(args: argparse.Namespace) -> dict[str, str]:
                 f"{args.mock_lifetime} s, so expiry tests wait about that long"
             )
     else:
-        if args.mock_fault or args.mock_lifetime:
-            raise SuiteConfigError("--mock-fault and --mock-lifetime apply only to --target mock")
+        if args.mock_fault or args.mock_reading or args.mock_lifetime:
+            raise SuiteConfigError("--mock-fault, --mock-reading and --mock-lifetime apply only to --target mock")
         target = config.load_remote_target(args.target, vendors, Path(args.config) if args.config else None)
         return {v: t.base_url for v, t in target.vendors.items()}
     return {v: "embedded mock (loopback)" for v in vendors}
@@ -257,6 +271,8 @@ def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
             out += [option, str(value)]
     for f in args.mock_fault:
         out += ["--mock-fault", f]
+    for r in args.mock_reading:
+        out += ["--mock-reading", r]
     if args.mock_lifetime:
         out += ["--mock-lifetime", str(args.mock_lifetime)]
     out += ["--budget", args.budget]

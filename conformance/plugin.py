@@ -38,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--mock-fault", action="append", default=[], help="(mock target) switch on a named fault; repeatable"
     )
     group.addoption(
+        "--mock-reading",
+        action="append",
+        default=[],
+        help="(mock target) let the mocks take another plausible reading of a guess; repeatable",
+    )
+    group.addoption(
         "--mock-lifetime", type=int, default=None, help="(mock target) override every access-token lifetime (s)"
     )
     group.addoption("--outcomes", default=None, help="write per-test outcomes (JSON) here")
@@ -82,7 +88,8 @@ class TargetRuntime:
         self.servers: dict[str, Any] = {}
         self.sessions: dict[str, VendorSession] = {}
         self._config_path = Path(opt("config")) if opt("config") else None
-        self._faults: list[str] = opt("mock_fault")
+        # Readings go through the same composable knobs as faults (mock.faults.parse knows both catalogues).
+        self._faults: list[str] = [*opt("mock_fault"), *opt("mock_reading")]
         self._lifetime: int | None = opt("mock_lifetime")
         self._target: suite_config.Target | None = None
         self._options = pytest_config

@@ -28,6 +28,7 @@ class Options:
     seed: int = 0
     seed_given: bool = False
     faults: tuple[str, ...] = ()
+    readings: tuple[str, ...] = ()
     lifetime: int | None = None
     config_path: str | None = None
     operation: str | None = None  # "METHOD /path": the contract tests of one operation only
@@ -58,6 +59,8 @@ class Options:
             args += ["--config", self.config_path]
         for fault in self.faults:
             args += ["--mock-fault", fault]
+        for reading in self.readings:
+            args += ["--mock-reading", reading]
         if self.lifetime:
             args += ["--mock-lifetime", str(self.lifetime)]
         if one:
@@ -99,6 +102,7 @@ def configure(pytest_config: Any) -> Options:
         seed=seed,
         seed_given=given is not None,
         faults=tuple(opt("mock_fault", default=[]) or []),
+        readings=tuple(opt("mock_reading", default=[]) or []),
         lifetime=opt("mock_lifetime", default=None),
         config_path=opt("config", default=None),
         operation=opt("operation", default=None),

@@ -110,6 +110,8 @@ class Mock:
         if policy.server_error_on_bad_input and reject.cause in ("body", "credentials", "malformed"):
             return HTMLResponse(_SERVER_ERROR_PAGE, status_code=500)
         status = reject.status
+        if policy.validation_status and reject.cause == "body" and status in (400, 422):
+            status = policy.validation_status
         if policy.swap_401_403:
             if reject.cause in ("missing", "malformed", "token"):
                 status = 403
@@ -122,6 +124,12 @@ class Mock:
             headers["WWW-Authenticate"] = challenge(
                 self.vendor, "invalid_token" if coded else None, reject.description if coded else None
             )
+            if policy.challenge_variant:
+                # Another reading of RFC 6750 §3: Basic offered first, the Bearer challenge with a scope, no realm.
+                bearer = headers["WWW-Authenticate"].replace(f'Bearer realm="{self.vendor}"', 'Bearer scope="api"')
+                headers["WWW-Authenticate"] = f'Basic realm="{self.vendor}", {bearer}'
+        if policy.error_body_variant and reject.body is None:
+            body = {"statusCode": status, "message": reject.description}
         if not policy.errors_json and reject.body is None:
             return PlainTextResponse(f"{status} {HTTPStatus(status).phrase}", status_code=status, headers=headers)
         if status == 401 and policy.echo_token and ctx is not None and ctx.presented:
@@ -145,6 +153,7 @@ class Ctx:
         self.state = mock.state
         self.presented: str | None = None
         self.cookie: str | None = None  # a session cookie to set (the cookie-only-auth fault)
+        self.issuing = False  # the response is a token issuance (the issued-201 reading)
 
     @property
     def now(self) -> int:
@@ -231,6 +240,7 @@ class Ctx:
     def issuance(self, body: dict[str, Any]) -> dict[str, Any]:
         """The issuance response body (a fault renames the documented token field)."""
         field = self.mock.profile["issue"]["token_field"]
+        self.issuing = True
         if self.policy.cookie_auth and isinstance(body.get(field), str):
             self.cookie = body[field]
         if not self.policy.rename_token_field:
@@ -240,6 +250,8 @@ class Ctx:
 
     def advertised(self, lifetime: int) -> Any:
         """The lifetime as the response field carries it (a fault gives it the wrong type)."""
+        if self.policy.lifetime_as_string:
+            return str(lifetime)
         if not self.policy.lifetime_wrong_type:
             return lifetime
         # The value stays right (30 minutes, "3600" seconds) so that only the type is wrong.
@@ -248,6 +260,10 @@ class Ctx:
         return str(lifetime)
 
     def ok(self, body: Any, status: int = 200) -> Response:
+        if self.issuing and status == 200:
+            status = self.policy.issue_status
+        if self.policy.probe_body_wrapped and self._is_probe():
+            body = {"result": body}
         content = json.dumps(body, separators=(",", ":")).encode()
         response = Response(content, status_code=status, media_type=self.policy.success_media_type)
         if self.cookie is not None:

@@ -13,7 +13,7 @@ from typing import TextIO
 from conformance import specs
 from conformance.mock.app import MockError
 from conformance.mock.core import CLOCK_MODES
-from conformance.mock.faults import CATALOGUE, FAULTS, VENDORS
+from conformance.mock.faults import CATALOGUE, FAULTS, READINGS, VENDORS
 from conformance.mock.server import MockServer, start_mocks, stop_mocks
 
 
@@ -39,6 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="fault to turn on (repeatable), e.g. never-expire or slow-responses=0.5; "
         "each vendor gets those that apply to it",
+    )
+    parser.add_argument(
+        "--reading",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="another plausible reading of a guess (repeatable): "
+        + "; ".join(f"{r.name} ({', '.join(r.vendors)}): {r.description}" for r in READINGS.values()),
     )
     parser.add_argument("--lifetime", metavar="S", help="access-token lifetime in seconds for every vendor")
     parser.add_argument(
@@ -92,6 +101,9 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], int, int | None]:
     for spec in args.fault or []:
         if spec.partition("=")[0] not in FAULTS:
             raise UsageError(f"unknown fault {spec!r}: `conformance mock --list-faults` prints the catalogue")
+    for name in getattr(args, "reading", None) or []:
+        if name not in READINGS:
+            raise UsageError(f"unknown reading {name!r} (known: {', '.join(READINGS)})")
     return vendors, port, lifetime
 
 
@@ -159,7 +171,7 @@ def run(
         vendors, port, lifetime = _validate(args)
         servers = start_mocks(
             vendors,
-            faults=args.fault or [],
+            faults=[*(args.fault or []), *(getattr(args, "reading", None) or [])],
             port=port,
             lifetime=lifetime,
             clock=args.clock,

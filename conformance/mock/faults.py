@@ -71,6 +71,18 @@ class Policy:
     sso_enabled: bool = True
     # Session cookies (app.Ctx.issuance sets one, app.Ctx.authenticate reads it): verdicts' faults
     cookie_auth: bool = False
+    # Other plausible readings of what the docs leave open (READINGS below; app.Ctx.ok, app.Mock.render, handlers)
+    probe_body_wrapped: bool = False
+    list_unwrapped: bool = False
+    validation_status: int = 0
+    issue_status: int = 200
+    challenge_variant: bool = False
+    lifetime_as_string: bool = False
+    error_body_variant: bool = False
+    sso_unknown_tenant_status: int = 400
+    single_key_read: bool = True
+    refresh_rotates: bool = False
+    no_content_as_200: bool = False
     # Infrastructure (app.MockMiddleware)
     unavailable_every: int = 0
     rate_limit_every: int = 0
@@ -86,11 +98,13 @@ class Fault:
     description: str
     claims: tuple[str, ...]
     vendors: tuple[str, ...]
-    kind: str  # conformance | infrastructure
+    kind: str  # conformance | infrastructure | reading
     hook: str  # the shared decision point it acts at
     changes: Mapping[str, Any] = field(default_factory=dict, compare=False)
     # Infrastructure faults take an optional number, e.g. "slow-responses=0.5": the knob it sets.
     param: str | None = None
+    # Readings only: the guess (an x-assumption of the spec, a profile value) this reading varies.
+    varies: str = ""
 
 
 def _f(
@@ -497,6 +511,112 @@ CATALOGUE: tuple[Fault, ...] = (
 FAULTS: dict[str, Fault] = {f.name: f for f in CATALOGUE}
 
 
+# --- verdicts: readings ---
+# Another plausible reading of something the docs leave open: a faithful vendor could behave this way, so the whole
+# suite (contract part included) must still exit 0 (warnings allowed). `claims` names the assumed claims, and
+# `varies` the spec's x-assumption or profile guess, that the reading varies.
+
+
+def _r(name: str, description: str, varies: str, claims: Iterable[str] = (), vendors: Iterable[str] = ALL, **kw: Any):
+    return Fault(name, description, tuple(claims), tuple(vendors), "reading", "reading", kw, None, varies)
+
+
+READING_CATALOGUE: tuple[Fault, ...] = (
+    _r(
+        "probe-body-wrapped",
+        'The probe answers its 200 body wrapped in another object ({"result": ...}).',
+        "x-assumption of every probe operation: response shape not documented",
+        probe_body_wrapped=True,
+    ),
+    _r(
+        "key-list-bare-array",
+        'GET /v1/api-keys answers a bare JSON array of keys, not {"data": [...]}.',
+        "x-assumption of GET /v1/api-keys 200: a data array of key summaries",
+        vendors=("knowledgestack",),
+        list_unwrapped=True,
+    ),
+    _r(
+        "validation-422",
+        "A malformed or incomplete body gets 422 instead of 400.",
+        "x-assumption of the 400 responses: status and body for a malformed body are not documented",
+        ("KLEARSTACK-AUTH-013", "OPSNOW-AUTH-009"),
+        vendors=("klavi", "klearstack", "opsnow"),
+        validation_status=422,
+    ),
+    _r(
+        "validation-400",
+        "A JSON body with a missing or mistyped field gets 400 instead of 422.",
+        "x-assumption of the 422 responses: status and body for an invalid field are not documented",
+        ("KSTACK-PW-005",),
+        vendors=("knowledgestack",),
+        validation_status=400,
+    ),
+    _r(
+        "issued-201",
+        "Token issuance answers 201 Created instead of 200.",
+        "profile issue.status: the doc gives no success status",
+        vendors=("klearstack", "opsnow", "knowledgestack"),
+        issue_status=201,
+    ),
+    _r(
+        "no-content-as-200",
+        "Sign-out and key deletion answer 200 with a small JSON body instead of 204.",
+        "x-assumption of the sign-out and delete 204 responses",
+        vendors=("knowledgestack",),
+        no_content_as_200=True,
+    ),
+    _r(
+        "challenge-variant",
+        "A 401 offers Basic first, then Bearer with other parameters (scope, no realm) in one header.",
+        "x-assumption of the WWW-Authenticate header: the RFC 6750 §3 challenge's parameters",
+        challenge_variant=True,
+    ),
+    _r(
+        "expirein-string",
+        'expireIn is the string "1800" instead of the number.',
+        "x-assumption of expireIn: typed string in the field table, a number in the example",
+        vendors=("klavi",),
+        lifetime_as_string=True,
+    ),
+    _r(
+        "error-body-variant",
+        'Undocumented error bodies are {"statusCode": ..., "message": ...} instead of error/error_description.',
+        "x-assumption of the Error schema: the RFC 6749 §5.2 / RFC 6750 §3 fields",
+        error_body_variant=True,
+    ),
+    _r(
+        "error-body-plain-text",
+        "Undocumented 4xx bodies are plain text, not JSON.",
+        "CONV-JSON-ERRORS and the x-assumption of the Error schema",
+        ("CONV-JSON-ERRORS",),
+        errors_json=False,
+    ),
+    _r(
+        "sso-unknown-tenant-404",
+        "SSO initiation answers 404 for an unknown tenant (400 stays for an unregistered redirect_uri).",
+        "x-assumption of POST /v1/auth/sso/initiate 400: how an unknown tenant is answered",
+        vendors=("knowledgestack",),
+        sso_unknown_tenant_status=404,
+    ),
+    _r(
+        "no-single-key-read",
+        "GET /v1/api-keys/{api_key_id} does not exist: 405 (DELETE is the only method of that path).",
+        "x-assumption of GET /v1/api-keys/{api_key_id}: the doc documents no read of a single key",
+        vendors=("knowledgestack",),
+        single_key_read=False,
+    ),
+    _r(
+        "refresh-rotates",
+        "getaccesstokenfromrefreshtoken also returns a new refresh_token.",
+        "x-assumption of the refresh response: whether it also returns a refresh token",
+        vendors=("klearstack",),
+        refresh_rotates=True,
+    ),
+)
+
+READINGS: dict[str, Fault] = {r.name: r for r in READING_CATALOGUE}
+
+
 class FaultError(ValueError):
     """A fault name (or its parameter) is unknown, malformed or does not apply to the vendor."""
 
@@ -506,9 +626,9 @@ def parse(spec: str) -> tuple[Fault, Any]:
     if not isinstance(spec, str):
         raise FaultError(f"fault names are strings, not {spec!r}")
     name, sep, raw = spec.partition("=")
-    fault = FAULTS.get(name)
+    fault = FAULTS.get(name) or READINGS.get(name)
     if fault is None:
-        raise FaultError(f"unknown fault {name!r} (known: {', '.join(FAULTS)})")
+        raise FaultError(f"unknown fault {name!r} (known: {', '.join(FAULTS)}; readings: {', '.join(READINGS)})")
     if not sep:
         return fault, fault.changes.get(fault.param) if fault.param else None
     if fault.param is None:

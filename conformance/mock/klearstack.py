@@ -53,7 +53,10 @@ async def refresh_access_token(ctx: Ctx) -> Response:
         access, _ = ctx.issue_access(principal.sub, iat=session[0], exp=session[1])
     else:
         access, _ = ctx.issue_access(principal.sub)
-    return ctx.ok({"access_token": access})
+    body = {"access_token": access}
+    if ctx.policy.refresh_rotates:
+        body["refresh_token"] = ctx.issue_refresh(principal.sub)
+    return ctx.ok(body)
 
 
 async def get_templates(ctx: Ctx) -> Response:

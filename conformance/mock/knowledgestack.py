@@ -65,7 +65,7 @@ async def sign_out(ctx: Ctx) -> Response:
             ctx.state.revoked.add(principal.jti)
         elif principal.key_id:
             ctx.state.api_keys[principal.key_id].deleted = True
-    return Response(status_code=204)
+    return ctx.ok({"signed_out": True}) if ctx.policy.no_content_as_200 else Response(status_code=204)
 
 
 async def sso_initiate(ctx: Ctx) -> Response:
@@ -75,7 +75,12 @@ async def sso_initiate(ctx: Ctx) -> Response:
     if not ctx.policy.sso_enabled:
         raise Reject(400, "invalid_request", "SSO is not configured for this tenant", cause="sso")
     if not _same(tenant, creds["sso_tenant_id"]):
-        raise Reject(400, "invalid_request", "Unknown tenant or no identity provider configured", cause="sso")
+        raise Reject(
+            ctx.policy.sso_unknown_tenant_status,
+            "invalid_request",
+            "Unknown tenant or no identity provider configured",
+            cause="sso",
+        )
     if not ctx.policy.sso_any_redirect and not _same(redirect_uri, creds["sso_redirect_uri"]):
         raise Reject(400, "invalid_request", "redirect_uri is not registered for this tenant", cause="sso")
     query = urlencode({"client_id": f"mock-{tenant}", "redirect_uri": redirect_uri, "state": secrets.token_urlsafe(16)})
@@ -111,7 +116,8 @@ async def list_keys(ctx: Ctx) -> Response:
     keys = [k for k in ctx.state.api_keys.values() if k.owner == user.id and not k.deleted]
     if not ctx.policy.list_created_keys:
         keys = []
-    return ctx.ok({"data": [_summary(ctx, k) for k in keys]})
+    items = [_summary(ctx, k) for k in keys]
+    return ctx.ok(items if ctx.policy.list_unwrapped else {"data": items})
 
 
 def _key(ctx: Ctx, user: User, *, deleted_ok: bool = False) -> ApiKey:
@@ -122,6 +128,8 @@ def _key(ctx: Ctx, user: User, *, deleted_ok: bool = False) -> ApiKey:
 
 
 async def get_key(ctx: Ctx) -> Response:
+    if not ctx.policy.single_key_read:
+        raise Reject(405, "method_not_allowed", "Method Not Allowed", cause="not_found")
     user = ctx.require_permission(ctx.authenticate())
     return ctx.ok(_summary(ctx, _key(ctx, user)))
 
@@ -132,7 +140,7 @@ async def delete_key(ctx: Ctx) -> Response:
     if not ctx.policy.delete_keys_allowed:
         raise Reject(403, "insufficient_scope", "Deleting API keys needs the keys:write scope", cause="forbidden")
     key.deleted = True
-    return Response(status_code=204)
+    return ctx.ok({"id": key.id, "deleted": True}) if ctx.policy.no_content_as_200 else Response(status_code=204)
 
 
 async def current_user(ctx: Ctx) -> Response:

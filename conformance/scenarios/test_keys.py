@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from conformance.checks import listed_items
 from conformance.session import VendorSession, bearer
 
 
@@ -105,7 +106,7 @@ def sweep_leftover_keys(v: VendorSession) -> int:
     """Delete keys a killed earlier run left behind (recognised by the suite's name prefix)."""
     spec = v.profile["keys"]
     listing = v.http.request(spec["list"]["method"], spec["list"]["path"], headers=bearer(v.token().value))
-    items = (listing.json_or_none() or {}).get(spec["items_field"], []) if listing.status == 200 else []
+    items = (listed_items(spec, listing.json_or_none()) or []) if listing.status == 200 else []
     jar = KeyJar(v)
     removed = 0
     for item in items:
