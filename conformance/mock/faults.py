@@ -517,7 +517,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in CATALOGUE}
 # `varies` the spec's x-assumption or profile guess, that the reading varies.
 
 
-def _r(name: str, description: str, varies: str, claims: Iterable[str] = (), vendors: Iterable[str] = ALL, **kw: Any):
+def _r(
+    name: str, description: str, varies: str, claims: Iterable[str] = (), vendors: Iterable[str] = ALL, **kw: Any
+) -> Fault:
     return Fault(name, description, tuple(claims), tuple(vendors), "reading", "reading", kw, None, varies)
 
 
