@@ -140,8 +140,21 @@ def finding_claims(role: Role | None, failure: Failure | None, check: str) -> tu
     return claims_of(role, failure, check) or (specs.claim_index()[SPEC_SHAPE_CLAIM],)
 
 
+# Checks of the spec's shapes (statuses, media types, headers, bodies, accepted inputs): only these rest on what the
+# spec guessed. The others are about credentials (ignored_auth, a deleted key that works) or 5xx, whatever the shape.
+SHAPE_CHECKS = frozenset(
+    {
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+    }
+)
+
+
 def assumption_of(role: Role | None, failure: Failure, check: str, ctx: Context | None) -> str:
-    if role is None:
+    if role is None or check not in SHAPE_CHECKS:
         return ""
     status = ctx.response.status_code if ctx is not None else getattr(failure, "status_code", None)
     path = list(getattr(failure, "schema_path", None) or []) if isinstance(failure, JsonSchemaError) else None
@@ -283,9 +296,12 @@ def from_failures(
     rendered = [redact(example_text(ctx, ", ".join(dict.fromkeys(names)))) for ctx, names in examples.values()]
     checks = ", ".join(dict.fromkeys(f.check for f in findings))
     ids = ", ".join(dict.fromkeys(c.id for f in findings for c in f.claims))
+    guesses = list(dict.fromkeys(f.assumption for f in findings if f.assumption))
     headline = f"CONTRACT {contract.vendor} {label or ''}: {checks} failed".replace("  ", " ") + (
         f" ({ids} not met)" if ids else ""
     )
+    if guesses:
+        headline += f" on a spec assumption: {guesses[0][:120]}"
     lines = [
         f"Vendor: {contract.profile.title} ({contract.vendor}) on target {opts.target}; "
         f"budget {opts.budget}, seed {opts.seed}",
