@@ -147,7 +147,7 @@ def test_a_check_on_a_guessed_part_of_the_spec_only_warns(tmp_path: Path) -> Non
     hits = [o for o in outcomes if o["nodeid"].endswith("test_operation[klavi][POST /monitor/v1/auth]")]
     assert hits and hits[0]["outcome"] == "warning", (hits, output[-3000:])
     assert "KLAVI-AUTH-006" in hits[0]["failed_claims"], hits[0]
-    assert "spec assumption" in hits[0]["message"] and "expirein" in hits[0]["message"].lower(), hits[0]
+    assert "on a spec assumption" in hits[0]["message"], hits[0]
     assert code == 0, output[-3000:]
 
 
