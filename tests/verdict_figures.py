@@ -75,7 +75,7 @@ def main() -> int:
     print("|---|---|---:|---:|---:|---:|---|")
     print("\n".join(readings))
     print()
-    print("| fault | vendor | exit | claims it must break (**failed**, warning) | security baseline cited |")
+    print("| fault | vendor | exit | claims it must break (**failed**, warning) | baseline its failed claims cite |")
     print("|---|---|---:|---|---|")
     print("\n".join(faults))
     return 0
