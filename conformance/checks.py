@@ -113,14 +113,13 @@ def refresh_token_issued(v: VendorSession, resp: Response) -> None:
 
 @check
 def token_is_jwt(v: VendorSession, token: str, resp: Response | None = None) -> None:
-    if not jwtutil.looks_like_jwt(token):
+    if not jwtutil.looks_like_jwt(token.strip()):
         raise Mismatch(
             "a JWT (header.payload.signature, base64url JSON header)", f"{len(token)}-character opaque string"
         )
-    claims = jwtutil.payload(token)
-    missing = [c for c in ("iat", "exp") if not isinstance(claims.get(c), int | float)]
-    if missing:
-        raise Mismatch("numeric iat and exp claims", f"missing {missing}")
+    problem = jwtutil.well_formed_problem(token)
+    if problem is not None:
+        raise Mismatch("a compact JWT with a JSON-object payload and numeric iat and exp", problem)
     alg = v.profile["token"].get("alg")
     if alg and jwtutil.header(token).get("alg") != alg:
         raise Mismatch(f"alg {alg}", jwtutil.header(token).get("alg"))
@@ -349,9 +348,9 @@ def refresh_issues_new_token(v: VendorSession, resp: Response, old: IssuedToken)
 
 @check
 def refresh_resets_expiry(v: VendorSession, new_token: str, old: IssuedToken, moved: int) -> None:
-    old_exp = jwtutil.payload(old.value).get("exp")
-    new_exp = jwtutil.payload(new_token).get("exp") if jwtutil.looks_like_jwt(new_token) else None
-    if not isinstance(new_exp, int | float) or not isinstance(old_exp, int | float) or new_exp < old_exp + moved:
+    old_exp = jwtutil.numeric_claim(jwtutil.safe_claims(old.value), "exp")
+    new_exp = jwtutil.numeric_claim(jwtutil.safe_claims(new_token), "exp")
+    if new_exp is None or old_exp is None or new_exp < old_exp + moved:
         raise Mismatch(f"new exp reset (>= old exp + {moved} s)", f"old exp {old_exp}, new exp {new_exp}")
 
 

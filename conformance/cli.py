@@ -288,12 +288,27 @@ def pytest_args_for(args: argparse.Namespace, reports: Path) -> list[str]:
 
 
 def exit_code_from(outcomes: list[dict]) -> int:
-    kinds = {o["outcome"] for o in outcomes}
-    if kinds & {"failed", "error"}:
-        return EXIT_NONCONFORMANT
-    if "broken" in kinds:
-        return EXIT_INFRA
-    return EXIT_OK
+    return exitcodes.for_outcomes(o["outcome"] for o in outcomes)
+
+
+def vendor_problems(outcomes: list[dict]) -> list[str]:
+    """One console line per vendor whose tests were stopped or broken, with the first cause (not one per test)."""
+    lines = []
+    for kind, what in (("config", "not judged"), ("broken", "broken")):
+        first: dict[str, tuple[str, int]] = {}
+        for o in outcomes:
+            if o["outcome"] == kind:
+                message, n = first.get(o.get("vendor") or "-", (o.get("message", ""), 0))
+                first[o.get("vendor") or "-"] = (message, n + 1)
+        for vendor, (message, n) in sorted(first.items()):
+            lines.append(f"conformance: {vendor}: {n} test(s) {what}: {message}")
+    errors = sum(1 for o in outcomes if o["outcome"] == "error")
+    if errors:
+        lines.append(
+            f"conformance: {errors} test(s) hit a suite error (a defect of the suite, not the vendor): "
+            "see summary.md and the report"
+        )
+    return lines
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -336,8 +351,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = exit_code_from(outcomes)
     counts = {
         k: sum(1 for o in outcomes if o["outcome"] == k)
-        for k in ("passed", "failed", "warning", "broken", "error", "skipped", "deviation")
+        for k in ("passed", "failed", "warning", "broken", "config", "error", "skipped", "deviation")
     }
+    for line in vendor_problems(outcomes):
+        print(line)
     for vendor, t in sorted(run_data.get("traffic", {}).items()):
         print(
             f"conformance: {vendor}: {t['requests']} requests sent ({t['token_requests']} to the token endpoint, "

@@ -43,6 +43,9 @@ class VendorTarget:
     deadline: float = field(default_factory=lambda: float(_schema_default("deadline")))
     max_response_bytes: int = field(default_factory=lambda: int(_schema_default("max_response_bytes")))
     max_real_wait: float = field(default_factory=lambda: float(_schema_default("max_real_wait")))
+    # Where each credential came from ("environment variable X", "conformance.toml"), for messages that tell the
+    # user what to check; empty on mocks.
+    credential_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def secrets(self) -> list[str]:
@@ -248,7 +251,17 @@ def _vendor_target(path: Path | None, tname: str, vendor: str, tconf: dict[str, 
         deadline=float(_setting("deadline", vconf, tconf)),
         max_response_bytes=_setting("max_response_bytes", vconf, tconf),
         max_real_wait=float(_setting("max_real_wait", {}, tconf)),
+        credential_sources=_credential_sources(vendor, profile, vconf.get("credentials", {})),
     )
+
+
+def _credential_sources(vendor: str, profile: specs.Profile, conf: dict[str, Any]) -> dict[str, str]:
+    """Per credential, the environment variable it was read from, or the config file for inline values."""
+    out = {}
+    for name in profile["credentials"]:
+        ref = conf.get(name, {"env": default_env_name(vendor, name)})
+        out[name] = ref["env"] if isinstance(ref, dict) else f"credentials.{name} in the config file"
+    return out
 
 
 def _check_ca_bundle(path: Path | None, where: str, bundle: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 OK = 0  # conformant
 NONCONFORMANT = 1  # the vendor contradicts a documented or RFC claim, or a security baseline
 USAGE = 2  # usage or configuration error: bad options, bad data, rejected credentials, bad probe
@@ -19,3 +21,13 @@ MEANING = {
     SUITE_ERROR: "suite error",
     INTERRUPTED: "interrupted",
 }
+
+# A configuration problem means the verdicts are about the wrong thing: it comes first. A suite error never
+# reads as non-conformance, but it does not hide a real one either.
+_PRECEDENCE = (("config", USAGE), ("failed", NONCONFORMANT), ("error", SUITE_ERROR), ("broken", INFRASTRUCTURE))
+
+
+def for_outcomes(outcomes: Iterable[str]) -> int:
+    """The exit code of a run whose tests ended with these outcomes."""
+    kinds = set(outcomes)
+    return next((code for kind, code in _PRECEDENCE if kind in kinds), OK)

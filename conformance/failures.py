@@ -16,7 +16,8 @@ class InfrastructureError(Exception):
     """The vendor could not be asked (unreachable, timeout, outage, rate limit): never a conformance verdict."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(f"INFRASTRUCTURE: {message}")
+        # Idempotent: copies of an exception (the circuit breaker's) are rebuilt from the prefixed message.
+        super().__init__(message if message.startswith("INFRASTRUCTURE: ") else f"INFRASTRUCTURE: {message}")
 
 
 class SuiteConfigError(Exception):
@@ -28,6 +29,13 @@ class SuiteDefect(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"SUITE DEFECT: {message}")
+
+
+class VendorConfigError(Exception):
+    """The vendor's configuration cannot work (credentials refused, no such probe): no verdicts, exit code 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message if message.startswith("CONFIGURATION: ") else f"CONFIGURATION: {message}")
 
 
 class Mismatch(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import http.client
 import json
 import shlex
@@ -15,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
 from conformance.cookies import refuse_cookies
@@ -35,9 +38,23 @@ class Budget:
     max_retry_wait: float = 10.0
     requests: int = 0
     retries: int = 0
+    # The circuit breaker: once set, every later request of the vendor raises this instead of being sent.
+    stopped: Exception | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def stop(self, cause: Exception) -> None:
+        """Open the circuit: the vendor gets no more requests in this process; the first cause is kept."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = cause
+
+    def raise_if_stopped(self) -> None:
+        if self.stopped is not None:
+            # A copy without the first raise's traceback: each test reports the cause, not the stack that found it.
+            raise copy.copy(self.stopped).with_traceback(None)
+
     def spend_request(self, vendor: str) -> None:
+        self.raise_if_stopped()
         with self._lock:
             if self.requests >= self.max_requests:
                 raise InfrastructureError(
@@ -175,7 +192,7 @@ class Response:
     def json_or_none(self) -> Any:
         try:
             return self.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     @property
@@ -256,21 +273,35 @@ class HttpClient:
         req = requests.Request(
             method, url, headers=headers or {}, json=json_body, data=data if content is None else content, files=files
         )
-        prepared = self.session.prepare_request(req)
+        try:
+            prepared = self.session.prepare_request(req)
+        except requests.exceptions.InvalidHeader:
+            # The library's message quotes the header value, which may be a token: never let it reach a report.
+            raise ValueError(
+                f"{method} {path}: a header value the HTTP library refuses to send (CR, LF or leading whitespace)"
+            ) from None
         start = time.perf_counter()
         try:
-            raw = self.session.send(prepared, timeout=self.timeout, verify=self.verify, allow_redirects=False)
+            raw = self._send_reading_body(prepared)
         except LimitExceeded as exc:
             self._record_error(prepared, start, str(exc))
             raise InfrastructureError(f"{self.vendor}: {method} {path}: {exc}") from None
         except requests.exceptions.SSLError as exc:
             self._record_error(prepared, start, f"TLS: {_first_line(exc)}")
-            raise InfrastructureError(
-                f"{self.vendor}: TLS handshake with {self.base_url} failed: {_first_line(exc)}"
+            raise self._trip(
+                InfrastructureError(f"{self.vendor}: TLS handshake with {self.base_url} failed: {_first_line(exc)}")
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             self._record_error(prepared, start, _first_line(exc))
-            raise InfrastructureError(f"{self.vendor}: cannot reach {self.base_url}: {_first_line(exc)}") from None
+            error = InfrastructureError(f"{self.vendor}: cannot reach {self.base_url}: {_first_line(exc)}")
+            raise (self._trip(error) if unreachable(exc) else error) from None
+        except _BODY_ERRORS as exc:
+            # A body cut short or that cannot be decoded (broken gzip) is a transport failure, not a verdict.
+            self._record_error(prepared, start, _first_line(exc))
+            raise InfrastructureError(
+                f"{self.vendor}: {method} {path}: the response body broke off or could not be decoded: "
+                f"{_first_line(exc)}"
+            ) from None
         except InfrastructureError:
             self._record_error(prepared, start, "Retry-After beyond budget")
             raise
@@ -283,13 +314,27 @@ class HttpClient:
             )
         return response
 
+    def _send_reading_body(self, prepared: requests.PreparedRequest) -> requests.Response:
+        """session.send; a body that breaks off or cannot be decoded is sent again once, within the retry budget."""
+        for attempt in (1, 2):
+            try:
+                return self.session.send(prepared, timeout=self.timeout, verify=self.verify, allow_redirects=False)
+            except _BODY_ERRORS:
+                # urllib3's retries end when the headers arrive; the body is read after them.
+                if attempt == 2 or not self.budget.spend_retry():
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def raw_request(
         self, method: str, path: str, header_lines: list[tuple[bytes, bytes]], body: bytes = b""
     ) -> Response:
-        """Send bytes requests would refuse to (CR/LF, tabs, non-ASCII, repeated headers) over a fresh connection."""
+        """Send bytes requests would refuse to (CR/LF, tabs, non-ASCII, repeated headers) over a fresh connection.
+
+        The same outage policy as request(): unreachable hosts and outage statuses are retried within the vendor's
+        budget (Retry-After honoured), then raise InfrastructureError; never a verdict on the bytes sent.
+        """
         self.budget.spend_request(self.vendor)
         parts = urlsplit(self.url(path))
-        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
         head = [
             f"{method} {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1".encode(),
             b"Host: " + parts.netloc.encode(),
@@ -301,36 +346,90 @@ class HttpClient:
         payload = b"\r\n".join(head) + b"\r\n\r\n" + body
         start = time.perf_counter()
         shown_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in header_lines]
-        try:
-            with Guard(self.limits.deadline) as guard:
+        policy = retry_policy(self.budget)
+        left = {"connect": policy.connect or 0, "read": policy.read or 0, "status": policy.status or 0}
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                status, header_list, content = self._raw_exchange(parts, method, payload)
+            except LimitExceeded as exc:
+                exchange = self._exchange(
+                    method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start, attempts
+                )
+                exchange.error = str(exc)
+                self.recorder.add(exchange)
+                raise InfrastructureError(f"{self.vendor}: raw {method} {path}: {exc}") from None
+            except (OSError, http.client.HTTPException) as exc:
+                kind = "connect" if isinstance(exc, ConnectionRefusedError | _RawConnectError) else "read"
+                if left[kind] > 0 and self.budget.spend_retry():
+                    left[kind] -= 1
+                    time.sleep(_backoff(policy, attempts))
+                    continue
+                exchange = self._exchange(
+                    method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start, attempts
+                )
+                exchange.error = f"{type(exc).__name__}: {exc}"
+                self.recorder.add(exchange)
+                error = InfrastructureError(f"{self.vendor}: raw request to {self.base_url} failed: {exc}")
+                hung = isinstance(exc, TimeoutError | _RawConnectError | ConnectionRefusedError)
+                raise (self._trip(error) if hung else error) from None
+            if status in OUTAGE_STATUSES and left["status"] > 0:
+                wait = _retry_after(policy, header_list)
+                if wait is not None and wait > self.budget.max_retry_wait:
+                    self._raw_record(method, path, shown_headers, body, status, header_list, content, start, attempts)
+                    raise InfrastructureError(
+                        f"rate limited: Retry-After {wait:.0f}s exceeds the budget's {self.budget.max_retry_wait:.0f}s"
+                    )
+                if self.budget.spend_retry():
+                    left["status"] -= 1
+                    time.sleep(wait if wait is not None else _backoff(policy, attempts))
+                    continue
+            response = self._raw_record(
+                method, path, shown_headers, body, status, header_list, content, start, attempts
+            )
+            if status in OUTAGE_STATUSES:
+                raise InfrastructureError(
+                    f"{self.vendor}: {method} {path} (raw request) answered {status} after {attempts} attempt(s) "
+                    "(outage or rate limit, not a conformance verdict)"
+                )
+            return response
+
+    def _raw_exchange(self, parts: Any, method: str, payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        with Guard(self.limits.deadline) as guard:
+            try:
                 sock = socket.create_connection((host, port), timeout=self.timeout)
-                guard.watch(lambda: sock)
-                if parts.scheme == "https":
-                    sock = self._tls_context().wrap_socket(sock, server_hostname=host)
-                with sock:
-                    sock.sendall(payload)
-                    resp = http.client.HTTPResponse(sock, method=method)
-                    try:
-                        resp.begin()
-                    except (OSError, http.client.HTTPException):
-                        guard.check()
-                        raise
-                    content = read_http_client(resp, self.limits.max_response_bytes, guard)
-                    status, header_list = resp.status, list(resp.getheaders())
-        except LimitExceeded as exc:
-            exchange = self._exchange(
-                method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start
-            )
-            exchange.error = str(exc)
-            self.recorder.add(exchange)
-            raise InfrastructureError(f"{self.vendor}: raw {method} {path}: {exc}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            exchange = self._exchange(
-                method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start
-            )
-            exchange.error = f"{type(exc).__name__}: {exc}"
-            self.recorder.add(exchange)
-            raise InfrastructureError(f"{self.vendor}: raw request to {self.base_url} failed: {exc}") from None
+            except TimeoutError as exc:
+                raise _RawConnectError(f"connect timed out: {exc}") from None
+            except socket.gaierror as exc:
+                raise _RawConnectError(f"name resolution failed: {exc}") from None
+            guard.watch(lambda: sock)
+            if parts.scheme == "https":
+                sock = self._tls_context().wrap_socket(sock, server_hostname=host)
+            with sock:
+                sock.sendall(payload)
+                resp = http.client.HTTPResponse(sock, method=method)
+                try:
+                    resp.begin()
+                except (OSError, http.client.HTTPException):
+                    guard.check()
+                    raise
+                content = read_http_client(resp, self.limits.max_response_bytes, guard)
+                return resp.status, list(resp.getheaders()), content
+
+    def _raw_record(
+        self,
+        method: str,
+        path: str,
+        shown_headers: list[tuple[str, str]],
+        body: bytes,
+        status: int,
+        header_list: list[tuple[str, str]],
+        content: bytes,
+        start: float,
+        attempts: int,
+    ) -> Response:
         exchange = self._exchange(
             method,
             self.url(path),
@@ -340,9 +439,15 @@ class HttpClient:
             header_list,
             content.decode("utf-8", "replace"),
             start,
+            attempts,
         )
         self.recorder.add(exchange)
         return Response(status, requests.structures.CaseInsensitiveDict(header_list), content, exchange, header_list)
+
+    def _trip(self, error: InfrastructureError) -> InfrastructureError:
+        """The vendor cannot be reached or does not answer: open its circuit, so no other test waits for it."""
+        trip(self.budget, error)
+        return error
 
     def _tls_context(self) -> ssl.SSLContext:
         # Loading the CA store takes ~15 ms: once per client, not once per raw request.
@@ -399,7 +504,7 @@ class HttpClient:
             list(raw.raw.headers.items()) if raw.raw is not None and raw.raw.headers else list(raw.headers.items())
         )
         if raw.headers.get("Content-Type", "").startswith("application/json"):
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):
                 self.redactor.learn_from_json(raw.json())
         exchange = self._exchange(
             prepared.method or "",
@@ -431,6 +536,44 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+_BODY_ERRORS = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+
+
+class _RawConnectError(OSError):
+    """A raw request's connection could not be opened (timeout, name resolution)."""
+
+
+def trip(budget: Budget, error: InfrastructureError) -> None:
+    """Open a vendor's circuit with the first cause, so its remaining tests end broken without being sent."""
+    text = str(error).removeprefix("INFRASTRUCTURE: ")
+    budget.stop(InfrastructureError(f"{text} (circuit open: the vendor's remaining tests are not sent)"))
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The host refused or never answered (not a connection the server dropped once): the circuit opens."""
+    if isinstance(exc, requests.exceptions.Timeout | requests.exceptions.SSLError):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, Urllib3Timeout | NewConnectionError)
+
+
+def _backoff(policy: Retry, attempt: int) -> float:
+    """urllib3's backoff for the n-th consecutive failure: none before the first retry, then doubling, capped."""
+    if attempt <= 1:
+        return 0.0
+    return float(min(policy.backoff_max, policy.backoff_factor * 2 ** (attempt - 1)))
+
+
+def _retry_after(policy: Retry, header_list: list[tuple[str, str]]) -> float | None:
+    value = next((v for k, v in header_list if k.lower() == "retry-after"), None)
+    if value is None:
+        return None
+    try:
+        return float(policy.parse_retry_after(value))
+    except Exception:  # noqa: BLE001 - an unparseable Retry-After is ignored, as urllib3 does
+        return None
 
 
 def _first_line(exc: BaseException) -> str:

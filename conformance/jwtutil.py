@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import re
 import warnings
 from typing import Any
 
@@ -11,15 +13,23 @@ import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
 
+class MalformedJWT(ValueError):
+    """A token shaped like a JWT whose header or payload cannot be read as the format requires."""
+
+
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+
+
 def looks_like_jwt(token: str) -> bool:
+    """Three segments whose header is a JSON object with an alg (the payload may still be malformed)."""
     parts = token.split(".")
     if len(parts) != 3:
         return False
     try:
-        header = decode_segment(parts[0])
+        head = decode_segment(parts[0])
     except ValueError:
         return False
-    return isinstance(header, dict) and "alg" in header
+    return isinstance(head, dict) and "alg" in head
 
 
 def b64url(data: bytes) -> str:
@@ -30,33 +40,67 @@ def decode_segment(segment: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not a base64url JSON segment: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # Deeply nested JSON exhausts the parser's recursion: a malformed segment like any other.
+        raise ValueError(f"not a base64url JSON segment: {type(exc).__name__}") from None
 
 
 def header(token: str) -> dict[str, Any]:
-    return jwt.get_unverified_header(token)
+    head = decode_segment(token.split(".")[0]) if looks_like_jwt(token) else None
+    if not isinstance(head, dict):
+        raise MalformedJWT("the header is not a JSON object")
+    return head
 
 
 def payload(token: str) -> dict[str, Any]:
-    return jwt.decode(
-        token,
-        options={
-            "verify_signature": False,
-            "verify_exp": False,
-            "verify_iat": False,
-            "verify_nbf": False,
-            "verify_aud": False,
-        },
-    )
+    """The claims, unverified; MalformedJWT when the payload is not a base64url JSON object."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedJWT("not three dot-separated segments")
+    try:
+        claims = decode_segment(parts[1])
+    except ValueError as exc:
+        raise MalformedJWT(f"the payload is {exc}") from None
+    if not isinstance(claims, dict):
+        raise MalformedJWT(f"the payload is a JSON {type(claims).__name__}, not an object")
+    return claims
+
+
+def well_formed_problem(token: str) -> str | None:
+    """Why `token` is not a compact JWS with a JSON-object payload and finite numeric iat/exp, or None."""
+    if not _COMPACT.fullmatch(token):
+        return "characters outside base64url and '.' (or not three segments)"
+    try:
+        claims = payload(token)
+    except MalformedJWT as exc:
+        return str(exc)
+    bad = [name for name in ("iat", "exp") if numeric_claim(claims, name) is None]
+    if bad:
+        return f"iat and exp must be finite numbers (RFC 7519 NumericDate); not so: {bad}"
+    return None
+
+
+def numeric_claim(claims: dict[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 §2), or None when it is missing, not a number, infinite or NaN."""
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return value
+
+
+def safe_claims(token: str) -> dict[str, Any]:
+    """The claims where the payload is a JSON object, else {} (a malformed token is then treated as opaque)."""
+    try:
+        return payload(token)
+    except MalformedJWT:
+        return {}
 
 
 def lifetime(token: str) -> int | None:
-    """exp - iat in seconds, or None where either claim is missing."""
-    claims = payload(token)
-    if isinstance(claims.get("exp"), int | float) and isinstance(claims.get("iat"), int | float):
-        return int(claims["exp"] - claims["iat"])
-    return None
+    """exp - iat in seconds, or None where either claim is missing or not a finite number."""
+    claims = safe_claims(token)
+    exp, iat = numeric_claim(claims, "exp"), numeric_claim(claims, "iat")
+    return int(exp - iat) if exp is not None and iat is not None else None
 
 
 def _encode(head: dict[str, Any], body: dict[str, Any]) -> str:

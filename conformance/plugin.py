@@ -15,7 +15,14 @@ import urllib3
 
 from conformance import config as suite_config
 from conformance import signals, specs
-from conformance.failures import ConformanceFailure, InfrastructureError, SuiteConfigError, SuiteDefect
+from conformance.failures import (
+    ConformanceFailure,
+    InfrastructureError,
+    SuiteConfigError,
+    SuiteDefect,
+    VendorConfigError,
+)
+from conformance.preflight import ensure_ready
 from conformance.redact import Redactor
 from conformance.report.conventions import LABEL_FAILED_CLAIM, OUTCOME_PROPERTY
 from conformance.report.merge import job_parameter
@@ -255,6 +262,7 @@ def v(vendor_under_test: str, conformance_runtime: TargetRuntime, request: pytes
             pytest.skip(f"{vendor}: not applicable, its profile has no {cap.args[0]!r} capability")
     if request.node.get_closest_marker("clock") and not session.movable_clock and not conformance_runtime.real_wait:
         pytest.skip(f"{vendor}: target {conformance_runtime.name!r} cannot move its clock; run with --real-wait")
+    ensure_ready(session)
     session.reset()
     yield session
     leftovers = session.recorder.drain()
@@ -470,7 +478,23 @@ def _classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | N
             return "failed"
         if isinstance(exc, InfrastructureError):
             return "broken"
+        if isinstance(exc, VendorConfigError):
+            return "config"
         return "error"
+    return None
+
+
+# Outcomes whose console entry is one letter, never a traceback: their cause is one line per vendor, printed by the
+# CLI at the end of the run (an unreachable vendor must not print thousands of lines).
+QUIET_OUTCOMES = {"broken": ("broken", "B", "BROKEN"), "config": ("misconfigured", "C", "CONFIGURATION")}
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    if not report.failed:
+        return None
+    for key, value in report.user_properties:
+        if key == "conformance" and isinstance(value, dict) and value.get("outcome") in QUIET_OUTCOMES:
+            return QUIET_OUTCOMES[value["outcome"]]
     return None
 
 
@@ -536,4 +560,13 @@ def real_wait_tokens(conformance_runtime: TargetRuntime) -> dict[str, Any]:
     from conformance.scenarios.timing import RealWait
 
     sessions = [conformance_runtime.session(v) for v in conformance_runtime.vendors]
-    return RealWait.start([s for s in sessions if s.profile.has("expiry")])
+    return RealWait.start([s for s in sessions if s.profile.has("expiry") and _usable(s)])
+
+
+def _usable(session: VendorSession) -> bool:
+    """The vendor passed its preflight (a stopped one reports its cause in its own tests)."""
+    try:
+        ensure_ready(session)
+    except (InfrastructureError, VendorConfigError):
+        return False
+    return True

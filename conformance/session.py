@@ -9,7 +9,7 @@ from typing import Any
 
 from conformance import jwtutil
 from conformance.config import VendorTarget
-from conformance.failures import ConformanceFailure, Finding, InfrastructureError, Mismatch
+from conformance.failures import ConformanceFailure, Finding, InfrastructureError, Mismatch, VendorConfigError
 from conformance.http import Budget, HttpClient, Recorder, Response
 from conformance.limits import Limits
 from conformance.redact import Redactor
@@ -25,6 +25,10 @@ class IssuedToken:
     issued_at: float
     refresh_token: str | None = None
     advertised: Any = None
+    # When the answer came back (client clock): the vendor stamped iat before this moment.
+    received_at: float = 0.0
+    # The token exactly as the vendor sent it (value is stripped of surrounding whitespace).
+    raw: str = ""
 
     @property
     def jwt_lifetime(self) -> int | None:
@@ -47,6 +51,8 @@ class VendorSession:
     # A mock served from this process resets without an HTTP round trip (one per scenario adds up).
     reset_in_process: Callable[[], None] | None = None
     sessions_opened: list[str] = field(default_factory=list)
+    # Set once the preflight (credentials accepted, probe exists) has run in this process.
+    ready: bool = False
     _token: IssuedToken | None = None
 
     def __post_init__(self) -> None:
@@ -203,17 +209,25 @@ class VendorSession:
 
     def issue(self, *, fields: dict[str, str] | None = None) -> IssuedToken:
         """Obtain a new token with the configured credentials; the issuance itself must succeed."""
-        spec = self.profile["issue"]
         started = time.time()
         resp = self.issue_raw(fields=fields)
         self.require("issuance_succeeds", resp)
+        return self.issued(resp, started)
+
+    def issued(self, resp: Response, started: float) -> IssuedToken:
+        """The token of a successful issuance response, its lifetimes noted for the drift fingerprint."""
+        spec = self.profile["issue"]
         body = resp.json()
+        refresh = body.get(spec.get("refresh_field", "")) if spec.get("refresh_field") else None
         tok = IssuedToken(
-            value=body[spec["token_field"]],
+            # Surrounding whitespace cannot travel in a header; token_is_jwt reports it where tokens are JWTs.
+            value=body[spec["token_field"]].strip(),
+            raw=body[spec["token_field"]],
             response=resp,
             issued_at=started,
-            refresh_token=body.get(spec.get("refresh_field", "")) if spec.get("refresh_field") else None,
+            refresh_token=refresh.strip() if isinstance(refresh, str) else refresh,
             advertised=body.get(spec["lifetime_field"]) if spec.get("lifetime_field") else None,
+            received_at=time.time(),
         )
         self.lifetimes_seen.append(
             {"token": "access", "advertised": tok.advertised, "jwt_exp_minus_iat": tok.jwt_lifetime}
@@ -229,14 +243,21 @@ class VendorSession:
             tok = self._token = self.issue()
         return tok
 
+    def keep_token(self, tok: IssuedToken) -> None:
+        """Reuse `tok` (e.g. the preflight's) as the shared token."""
+        self._token = tok
+
     def close_sessions(self) -> int:
         """Sign out every session the suite opened (where the vendor has sign-out); returns how many succeeded."""
         spec = self.profile.get("signout")
         closed = 0
+        if isinstance(self.budget.stopped, VendorConfigError):
+            # The host answers; only the verdicts were stopped. What the preflight opened is still closed.
+            self.budget.stopped = None
         for value in self.sessions_opened if spec else []:
             try:
                 resp = self.http.request(spec["method"], spec["path"], headers=bearer(value))
-            except InfrastructureError:
+            except (InfrastructureError, VendorConfigError):
                 continue
             # 401: already signed out (or expired) by a scenario; nothing left to close.
             closed += 200 <= resp.status < 300

@@ -18,6 +18,7 @@ from conformance.contract.failures import Context
 from conformance.contract.options import Options
 from conformance.contract.transport import OUTAGE_STATUSES, as_infrastructure, make_session
 from conformance.failures import ConformanceFailure, InfrastructureError
+from conformance.preflight import ensure_ready
 from conformance.redact import SECRET_SHAPES, Redactor, is_secret_field
 
 if TYPE_CHECKING:
@@ -359,9 +360,12 @@ ACTIVE: dict[str, VendorContract] = {}
 
 
 def get(vendor: str) -> VendorContract:
+    """The vendor's contract runtime, once its preflight passed (a stopped vendor raises its one-line cause)."""
     try:
-        return ACTIVE[vendor]
+        contract = ACTIVE[vendor]
     except KeyError:
         raise RuntimeError(
             f"the contract runtime of {vendor} is not set up (use the contract_runtime fixture)"
         ) from None
+    ensure_ready(contract.session)
+    return contract

@@ -9,7 +9,7 @@ from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTranspor
 
 from conformance.cookies import refuse_cookies
 from conformance.failures import InfrastructureError
-from conformance.http import OUTAGE_STATUSES, Budget, retry_policy
+from conformance.http import OUTAGE_STATUSES, Budget, retry_policy, trip, unreachable
 from conformance.limits import BoundedAdapter, LimitExceeded, Limits
 
 __all__ = ["OUTAGE_STATUSES", "BudgetedAdapter", "ContractTransport", "as_infrastructure", "make_session"]
@@ -27,7 +27,13 @@ class BudgetedAdapter(BoundedAdapter):
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.budget.spend_request(self.vendor)
-        return super().send(request, *args, **kwargs)
+        try:
+            return super().send(request, *args, **kwargs)
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            if unreachable(exc):
+                origin = "/".join((request.url or "").split("/")[:3])
+                trip(self.budget, as_infrastructure(self.vendor, origin, exc))
+            raise
 
 
 def make_session(vendor: str, budget: Budget, limits: Limits | None = None) -> requests.Session:

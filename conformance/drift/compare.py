@@ -247,6 +247,12 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> DriftResult:
             changes.append(Change(vendor, "not-compared", vendor, "", before, "in this run", "--accept adds it"))
             continue
         tests = c.get("tests", {})
+        if status[vendor] == "misconfigured":
+            # Refused credentials or a missing probe: no verdict was reached, so nothing can have drifted.
+            changes.append(
+                Change(vendor, "not-compared", vendor, "", "", "misconfigured", "fix the configuration and run again")
+            )
+            continue
         if status[vendor] == "unreachable":
             broken = tests.get("broken", 0)
             changes.append(

@@ -68,7 +68,10 @@ def claim_verdicts(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, str
 
 
 def vendor_status(counts: dict[str, int]) -> str:
-    """ok (no infrastructure trouble), degraded (some tests broken) or unreachable (no test got an answer)."""
+    """ok, degraded (some tests broken), unreachable (no test got an answer) or misconfigured (credentials refused,
+    probe missing: no verdicts at all)."""
+    if counts.get("config"):
+        return "misconfigured"
     if not counts.get("broken"):
         return "ok"
     if any(counts.get(k) for k in _VERDICT_OUTCOMES):

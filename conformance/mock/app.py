@@ -230,7 +230,15 @@ class Ctx:
     def issue_access(self, sub: str, *, iat: int | None = None, exp: int | None = None) -> tuple[str, int]:
         """An access token and the lifetime to advertise for it."""
         lifetime = self.access_lifetime()
-        token = self.mock.minter.issue(sub, "access", lifetime, iat=iat, exp=exp, opaque=self.policy.opaque_tokens)
+        token = self.mock.minter.issue(
+            sub,
+            "access",
+            lifetime,
+            iat=iat,
+            exp=exp,
+            opaque=self.policy.opaque_tokens,
+            malformed=self.policy.malformed_token,
+        )
         return token, lifetime
 
     def issue_refresh(self, sub: str) -> str:

@@ -92,6 +92,8 @@ class MockState:
     log_seq: int = 0
     internal_errors: int = 0
     requests: int = 0
+    # Requests served since the mock started, kept across resets: "every N-th request of the run" faults.
+    served: int = 0
     # Kept across resets on purpose: the suite's secret-leak self-test needs every secret handed out.
     issued: list[str] = field(default_factory=list)
 

@@ -88,6 +88,15 @@ class Policy:
     rate_limit_every: int = 0
     drop_every: int = 0
     delay: float = 0.0
+    # --- robust ---
+    # Issuance (tokens.Minter.issue): access tokens whose payload breaks the JWT format in one way.
+    malformed_token: str = ""
+    # Infrastructure (middleware.MockApp)
+    gateway_503_every: int = 0
+    truncate_every: int = 0
+    broken_gzip_every: int = 0
+    # Configuration (middleware.MockApp): the probe endpoint does not exist.
+    probe_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -506,6 +515,59 @@ CATALOGUE: tuple[Fault, ...] = (
         kind="infrastructure",
         param="drop_every",
         drop_every=3,
+    ),
+)
+
+# --- robust ---
+_JWT_FORMAT = ("KLAVI-AUTH-004", "KLEARSTACK-AUTH-010", "KSTACK-PW-004", "OPSNOW-AUTH-008")
+_MALFORMED = {
+    "jwt-payload-not-json": "The access token's payload segment is not JSON.",
+    "jwt-payload-list": "The access token's payload is a JSON list, not an object.",
+    "jwt-exp-infinite": "The access token's exp is 1e999 (infinite once parsed).",
+    "jwt-exp-nan": "The access token's exp is NaN.",
+    "jwt-payload-deep": "The access token's payload nests JSON 2,000 levels deep.",
+    "token-trailing-newline": "The access token ends with a newline.",
+}
+CATALOGUE += tuple(
+    _f(name, description + " The mock still accepts it.", _JWT_FORMAT, "issuance", malformed_token=name)
+    for name, description in _MALFORMED.items()
+)
+CATALOGUE += (
+    _f(
+        "gateway-503",
+        "Every 3rd request (or every N-th: gateway-503=N), raw-socket ones included, gets a gateway's HTML 503 page "
+        "without Retry-After.",
+        (),
+        "middleware",
+        kind="infrastructure",
+        param="gateway_503_every",
+        gateway_503_every=3,
+    ),
+    _f(
+        "truncated-body",
+        "Every 5th response (or every N-th: truncated-body=N) declares a longer body than it sends, then closes.",
+        (),
+        "middleware",
+        kind="infrastructure",
+        param="truncate_every",
+        truncate_every=5,
+    ),
+    _f(
+        "broken-gzip",
+        "Every 5th response (or every N-th: broken-gzip=N) says Content-Encoding: gzip over bytes that are not gzip.",
+        (),
+        "middleware",
+        kind="infrastructure",
+        param="broken_gzip_every",
+        broken_gzip_every=5,
+    ),
+    _f(
+        "probe-missing",
+        "The probe endpoint answers 404: a suite configured with the wrong probe must say so, not judge the vendor.",
+        (),
+        "middleware",
+        kind="configuration",
+        probe_missing=True,
     ),
 )
 

@@ -45,6 +45,8 @@ class MockApp:
         policy = self.mock.policy
         state.requests += 1
         n = state.requests
+        state.served += 1
+        run_n = state.served
         entry: dict[str, Any] = {"time": state.clock.now(), "method": scope["method"], "path": path}
         if scope.get("query_string"):
             entry["query"] = scope["query_string"].decode("latin-1")
@@ -56,7 +58,19 @@ class MockApp:
             await _drop(send)
             return
         try:
-            if policy.unavailable_every and n % policy.unavailable_every == 0:
+            if policy.probe_missing and path == self.mock.profile["probe"]["path"]:
+                entry.update(fault="probe-missing", response={"status": 404})
+                await _plain_error(send, 404, "not_found", "No such endpoint")
+            elif policy.gateway_503_every and run_n % policy.gateway_503_every == 0:
+                entry.update(fault="gateway-503", response={"status": 503})
+                await _gateway_page(send)
+            elif policy.truncate_every and run_n % policy.truncate_every == 0:
+                entry["fault"] = "truncated-body"
+                await self._guarded(scope, receive, _truncating(send), entry)
+            elif policy.broken_gzip_every and run_n % policy.broken_gzip_every == 0 and _accepts_gzip(scope):
+                entry["fault"] = "broken-gzip"
+                await self._guarded(scope, receive, _broken_gzip(send), entry)
+            elif policy.unavailable_every and n % policy.unavailable_every == 0:
                 entry.update(fault="intermittent-503", response={"status": 503})
                 await _plain_error(send, 503, "temporarily_unavailable", "Service unavailable, retry", "0")
             elif policy.rate_limit_every and n % policy.rate_limit_every == 0:
@@ -127,6 +141,58 @@ async def _plain_error(send: Send, status: int, error: str, description: str, re
         headers.append((b"retry-after", retry_after.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# --- robust ---
+_GATEWAY_PAGE = (
+    b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+    b"<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+async def _gateway_page(send: Send) -> None:
+    """What a reverse proxy answers when the service behind it is down: HTML, no Retry-After."""
+    headers = [(b"content-type", b"text/html"), (b"content-length", str(len(_GATEWAY_PAGE)).encode())]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": _GATEWAY_PAGE})
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    return any(k.lower() == b"accept-encoding" and b"gzip" in v.lower() for k, v in scope["headers"])
+
+
+def _truncating(send: Send) -> Send:
+    """A send that declares the whole body, delivers half of it and closes the connection."""
+    body = bytearray()
+
+    async def send_(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await send(message)
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                await send({"type": "http.response.body", "body": bytes(body[: len(body) // 2]), "more_body": True})
+                await _drop(send)
+
+    return send_
+
+
+def _broken_gzip(send: Send) -> Send:
+    """A send that labels the response gzip-encoded and delivers bytes that are not gzip."""
+    start: dict[str, Any] = {}
+    garbage = b"\x1f\x8b\x08\x00not-really-gzip" * 4
+
+    async def send_(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length",)]
+            headers += [(b"content-encoding", b"gzip"), (b"content-length", str(len(garbage)).encode())]
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": garbage})
+
+    return send_
 
 
 async def _drop(send: Send) -> None:

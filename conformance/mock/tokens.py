@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
 import time
 from dataclasses import dataclass
@@ -41,9 +45,19 @@ class Minter:
     def __init__(self, state: MockState) -> None:
         self.state = state
         self._secret = secrets.token_bytes(32)
+        # Malformed access tokens (a fault) are looked up by value, like opaque ones, and outlive resets like JWTs.
+        self._malformed: dict[str, dict[str, Any]] = {}
 
     def issue(
-        self, sub: str, typ: str, lifetime: int, *, iat: int | None = None, exp: int | None = None, opaque: bool = False
+        self,
+        sub: str,
+        typ: str,
+        lifetime: int,
+        *,
+        iat: int | None = None,
+        exp: int | None = None,
+        opaque: bool = False,
+        malformed: str = "",
     ) -> str:
         iat = self.state.clock.now() if iat is None else iat
         claims = {
@@ -53,7 +67,10 @@ class Minter:
             "exp": iat + lifetime if exp is None else exp,
             "jti": secrets.token_hex(12),
         }
-        if opaque:
+        if malformed:
+            token = self._malformed_jwt(claims, malformed)
+            self._malformed[token.strip()] = claims
+        elif opaque:
             token = "at_" + secrets.token_urlsafe(32)
             self.state.opaque[token] = claims
         else:
@@ -61,9 +78,26 @@ class Minter:
         self.state.issued.append(token)
         return token
 
+    def _malformed_jwt(self, claims: dict[str, Any], variant: str) -> str:
+        """A signed compact JWT whose payload breaks the format in the way `variant` (a fault's name) says."""
+        text = json.dumps(claims, separators=(",", ":"))
+        payloads = {
+            "jwt-payload-not-json": "not json {" + text,
+            "jwt-payload-list": f"[{text}]",
+            "jwt-exp-infinite": text.replace(f'"exp":{claims["exp"]}', '"exp":1e999'),
+            "jwt-exp-nan": text.replace(f'"exp":{claims["exp"]}', '"exp":NaN'),
+            "jwt-payload-deep": text[:-1] + ',"x":' + "[" * 2000 + "]" * 2000 + "}",
+            "token-trailing-newline": text,
+        }
+        head = _b64(json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":")).encode())
+        signing_input = f"{head}.{_b64(payloads[variant].encode())}"
+        signature = _b64(hmac.new(self._secret, signing_input.encode(), hashlib.sha256).digest())
+        return f"{signing_input}.{signature}" + ("\n" if variant == "token-trailing-newline" else "")
+
     def claims_of(self, token: str) -> dict[str, Any]:
         """The claims of a token this mock just issued (read back, not checked)."""
-        return self.state.opaque.get(token) or jwt.decode(token, options={"verify_signature": False})
+        known = self.state.opaque.get(token) or self._malformed.get(token.strip())
+        return known or jwt.decode(token, options={"verify_signature": False})
 
     def decode(self, token: str, policy: Policy) -> dict[str, Any]:
         """The claims of a JWT whose signature (and nothing else yet) checks out."""
@@ -99,7 +133,7 @@ class Minter:
 
     def verify(self, token: str, policy: Policy, *, typ: str = "access", check_expiry: bool | None = None) -> Principal:
         """The principal behind a JWT of type `typ`, judged by signature, type, revocation and the mock clock."""
-        claims = self.state.opaque.get(token) or self.decode(token, policy)
+        claims = self.state.opaque.get(token) or self._malformed.get(token) or self.decode(token, policy)
         allowed = {typ} | ({"refresh"} if typ == "access" and policy.refresh_as_bearer else set())
         if claims["typ"] not in allowed:
             raise InvalidToken(f"The token is not {'an access' if typ == 'access' else 'a refresh'} token")
@@ -108,6 +142,10 @@ class Minter:
         if (policy.check_expiry if check_expiry is None else check_expiry) and self.state.clock.now() >= claims["exp"]:
             raise InvalidToken("The token expired" if typ == "access" else "The refresh token expired")
         return Principal(claims["sub"], claims["typ"], claims)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _well_formed(claims: Any) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .claims import FIXED, NEW_FAILURE, STILL_FAILING, Trend, previous_outcomes, trend
-from .conventions import ASSUMPTION_PREFIX, OUTCOMES
+from .conventions import ASSUMPTION_PREFIX, INFRASTRUCTURE_PREFIX, OUTCOMES
 from .environment import read_properties
 from .errors import ReportError
 from .history import previous_entry
@@ -34,7 +34,37 @@ def count(outcomes: Iterable[TestOutcome]) -> dict[str, Any]:
     return {**{k: totals.get(k, 0) for k in OUTCOMES}, "total": len(outcomes), "by_vendor": by_vendor}
 
 
+CONFIG_PREFIX = "CONFIGURATION: "
+
+
+def _config_lines(outcomes: list[TestOutcome]) -> list[str]:
+    """One line per stopped vendor (rejected credentials, missing probe): its cause, and how many tests it stopped."""
+    causes: Counter[str] = Counter()
+    for o in outcomes:
+        at = o.message.find(CONFIG_PREFIX)
+        if at >= 0:
+            causes[o.message[at + len(CONFIG_PREFIX) :]] += 1
+    return [f"- ⚙️ {cause} ({n} tests not judged)" for cause, n in sorted(causes.items())]
+
+
+def _suite_error_line(outcomes: list[TestOutcome]) -> str | None:
+    """Tests that errored inside the suite itself (neither the vendor's answer nor its infrastructure): exit 5."""
+    errors = [
+        o
+        for o in outcomes
+        if o.outcome == "broken" and not o.message.startswith((INFRASTRUCTURE_PREFIX, CONFIG_PREFIX.strip()))
+    ]
+    if not errors:
+        return None
+    return (
+        f"- 🐞 {len(errors)} test(s) hit a suite error (a defect of the suite, not the vendor; exit code 5): "
+        f"first `{errors[0].name}` — {errors[0].message or errors[0].status}"
+    )
+
+
 def verdict(counts: dict[str, Any]) -> str:
+    if counts.get("config"):
+        return "configuration error, no verdict on the vendor(s) concerned"
     if counts["failed"]:
         return "non-conformance found"
     if counts["broken"]:
@@ -64,7 +94,7 @@ def _findings(outcomes: list[TestOutcome]) -> dict[str, list[str]]:
     """
     grouped: dict[tuple[str, str, str], dict[str, Any]] = {}
     for o in outcomes:
-        if o.outcome not in ICONS:
+        if o.outcome not in ICONS or CONFIG_PREFIX in o.message:
             continue
         if o.outcome == "broken":
             message = _short_message(o.message, [c.id for c in o.claims]) or f"({o.status}, no message)"
@@ -133,7 +163,8 @@ def _trend_section(t: Trend, vendors: dict[str, dict[str, Any]]) -> list[str]:
 
 def render_summary(outcomes: list[TestOutcome], *, target: str | None = None, changes: Trend | None = None) -> str:
     counts = count(outcomes)
-    parts = [f"# Authentication conformance: {verdict(counts)}", ""]
+    config = _config_lines(outcomes)
+    parts = [f"# Authentication conformance: {verdict({**counts, 'config': len(config)})}", ""]
     vendors = counts["by_vendor"]
     tally = ", ".join(f"{counts[k]} {k}" for k in OUTCOMES)
     where = f"Target `{target}` · " if target else ""
@@ -144,6 +175,11 @@ def render_summary(outcomes: list[TestOutcome], *, target: str | None = None, ch
         row = vendors[key]
         parts.append(f"| {_cell(row['title'])} | " + " | ".join(str(row[k]) for k in OUTCOMES) + f" | {row['total']} |")
     parts.append("| **Total** | " + " | ".join(f"**{counts[k]}**" for k in OUTCOMES) + f" | **{counts['total']}** |")
+    if config:
+        parts += ["", "## Configuration", "", *config]
+    suite_error = _suite_error_line(outcomes)
+    if suite_error:
+        parts += ["", "## Suite errors", "", suite_error]
     findings = _findings(outcomes)
     if findings:
         parts += [
