@@ -492,7 +492,7 @@ QUIET_OUTCOMES = {"broken": ("broken", "B", "BROKEN"), "config": ("misconfigured
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
     if not report.failed:
         return None
-    for key, value in report.user_properties:
+    for key, value in getattr(report, "user_properties", ()):
         if key == "conformance" and isinstance(value, dict) and value.get("outcome") in QUIET_OUTCOMES:
             return QUIET_OUTCOMES[value["outcome"]]
     return None

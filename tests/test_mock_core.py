@@ -124,7 +124,7 @@ def test_catalogue_is_well_formed() -> None:
     index = claim_index()
     assert len(FAULTS) == len(CATALOGUE)
     for fault in CATALOGUE:
-        assert fault.kind in ("conformance", "infrastructure")
+        assert fault.kind in ("conformance", "infrastructure", "configuration")
         assert fault.vendors and set(fault.vendors) <= set(VENDORS)
         unknown = [c for c in fault.claims if c not in index]
         assert not unknown, f"{fault.name} names unknown claims {unknown}"

@@ -344,6 +344,69 @@ def drop_connection(c):
     return False
 
 
+# --- robust ---
+def _payload_bytes(token: str) -> bytes:
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        return b""
+    return base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+
+
+def _malformed_but_accepted(c: MockClient, shape: Callable[[str, bytes], bool]) -> bool:
+    token = c.token()
+    return shape(token, _payload_bytes(token)) and c.probe(token.strip()).status_code == 200
+
+
+def jwt_payload_not_json(c):
+    return _malformed_but_accepted(c, lambda t, p: p.startswith(b"not json"))
+
+
+def jwt_payload_list(c):
+    return _malformed_but_accepted(c, lambda t, p: p.startswith(b"["))
+
+
+def jwt_exp_infinite(c):
+    return _malformed_but_accepted(c, lambda t, p: b'"exp":1e999' in p)
+
+
+def jwt_exp_nan(c):
+    return _malformed_but_accepted(c, lambda t, p: b'"exp":NaN' in p)
+
+
+def jwt_payload_deep(c):
+    return _malformed_but_accepted(c, lambda t, p: b"[" * 1000 in p)
+
+
+def token_trailing_newline(c):
+    return _malformed_but_accepted(c, lambda t, p: t.endswith("\n"))
+
+
+def gateway_503(c):
+    answers = [c.probe() for _ in range(4)]
+    return any(r.status_code == 503 and r.headers["content-type"].startswith("text/html") for r in answers)
+
+
+def _breaks(c: MockClient, error: type[Exception]) -> bool:
+    for _ in range(6):
+        try:
+            c.probe()
+        except error:
+            return True
+    return False
+
+
+def truncated_body(c):
+    return _breaks(c, requests.exceptions.ChunkedEncodingError)
+
+
+def broken_gzip(c):
+    return _breaks(c, requests.exceptions.ContentDecodingError)
+
+
+def probe_missing(c):
+    return c.probe(c.token()).status_code == 404
+
+
 PROBES: dict[str, Callable[[MockClient], bool]] = {name: globals()[name.replace("-", "_")] for name in FAULTS}
 CONFORMANCE = [f.name for f in CATALOGUE if f.kind == "conformance"]
 INFRASTRUCTURE = [f.name for f in CATALOGUE if f.kind == "infrastructure"]
@@ -369,6 +432,15 @@ OVERLAP = {
     # A refused sign-out or deletion leaves the token or key working.
     "signout-needs-body": {"signout-noop"},
     "key-delete-forbidden": {"revoked-key-works"},
+    # --- robust ---
+    # A token whose payload cannot be read looks opaque to a probe that decodes it; an unreadable exp defeats the
+    # probes that compare lifetimes (NaN equals nothing, so only the infinite exp looks "kept" after a refresh).
+    "jwt-payload-not-json": {"opaque-tokens"},
+    "jwt-payload-list": {"opaque-tokens"},
+    "jwt-payload-deep": {"opaque-tokens"},
+    "token-trailing-newline": {"opaque-tokens"},
+    "jwt-exp-infinite": {"wrong-lifetime", "refresh-same-expiry"},
+    "jwt-exp-nan": {"wrong-lifetime"},
 }
 
 
