@@ -20,15 +20,16 @@ from conformance.specs import Profile, claims_for, load_profile
 class IssuedToken:
     """A token the suite obtained, with when it was obtained (client clock) and its documented lifetime."""
 
-    value: str
-    response: Response
+    # Secrets stay out of repr: tracebacks and assertion rewriting print objects.
+    value: str = field(repr=False)
+    response: Response = field(repr=False)
     issued_at: float
-    refresh_token: str | None = None
+    refresh_token: str | None = field(default=None, repr=False)
     advertised: Any = None
     # When the answer came back (client clock): the vendor stamped iat before this moment.
     received_at: float = 0.0
     # The token exactly as the vendor sent it (value is stripped of surrounding whitespace).
-    raw: str = ""
+    raw: str = field(default="", repr=False)
 
     @property
     def jwt_lifetime(self) -> int | None:

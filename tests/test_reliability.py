@@ -102,7 +102,7 @@ def _suite_keys(server: MockServer) -> list[str]:
     ids=["sigint", "sigterm", "sighup", "sigkill"],
 )
 def test_interrupted_run_leaves_no_keys_after_the_next_run(tmp_path: Path, sig: signal.Signals) -> None:
-    with MockServer("knowledgestack", faults=["slow-responses=0.5"]) as server:
+    with MockServer("knowledgestack", faults=["slow-responses=0.5"], clock="running") as server:
         cfg, env = _ks_config(tmp_path, server)
         args = [
             *CLI,

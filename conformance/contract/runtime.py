@@ -367,5 +367,7 @@ def get(vendor: str) -> VendorContract:
         raise RuntimeError(
             f"the contract runtime of {vendor} is not set up (use the contract_runtime fixture)"
         ) from None
-    ensure_ready(contract.session)
+    # An outage is reported by the test's own requests (with the seed that reproduces them), not here.
+    with contextlib.suppress(InfrastructureError):
+        ensure_ready(contract.session)
     return contract
