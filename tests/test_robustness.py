@@ -310,7 +310,16 @@ def test_hanging_vendor_is_broken_within_a_minute(tmp_path: Path, silent_server:
 @pytest.mark.parametrize("fault", [None, "refresh-same-expiry"], ids=["faithful", "refresh-same-expiry"])
 def test_refresh_expiry_on_a_real_clock(tmp_path: Path, fault: str | None) -> None:
     """A running mock clock: the refresh waits until a whole second has passed, so a kept exp shows."""
-    args = ["--no-contract", "--real-wait", "--vendor", "klearstack", "--vendor", "knowledgestack"]
+    args = [
+        "--no-contract",
+        "--real-wait",
+        "--mock-lifetime",
+        "30",
+        "--vendor",
+        "klearstack",
+        "--vendor",
+        "knowledgestack",
+    ]
     args += ["--mock-fault", fault] if fault else []
     code, out, _ = run(tmp_path, *args, "--", "-k", "refresh")
     failed = {c for o in outcomes(tmp_path) if o["outcome"] == "failed" for c in o["failed_claims"]}
