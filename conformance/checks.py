@@ -307,7 +307,9 @@ def error_body_is_json(v: VendorSession, resp: Response) -> None:
         and (resp.content_type not in JSON_TYPES or resp.json_or_none() is None)
     ):
         raise Mismatch(
-            "a JSON error body", f"{resp.headers.get('Content-Type', '(no Content-Type)')}: {resp.text[:80]!r}"
+            # The body as recorded (redacted), never the raw text: an error body may echo the credentials.
+            "a JSON error body",
+            f"{resp.headers.get('Content-Type', '(no Content-Type)')}: {resp.exchange.response_body[:80]}",
         )
 
 

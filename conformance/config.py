@@ -16,6 +16,7 @@ import jsonschema
 
 from conformance import specs
 from conformance.failures import SuiteConfigError
+from conformance.redact import Secret
 
 DEFAULT_CONFIG = Path("conformance.toml")
 BUILTIN_TARGETS = ("mock", "sandbox")
@@ -47,10 +48,17 @@ class VendorTarget:
     # user what to check; empty on mocks.
     credential_sources: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Secret credentials travel as Secret: a traceback's arguments and locals show them as [REDACTED].
+        profile = specs.load_profile(self.vendor)
+        self.credentials = {
+            k: Secret(v) if profile["credentials"].get(k, True) and isinstance(v, str) else v
+            for k, v in self.credentials.items()
+        }
+
     @property
     def secrets(self) -> list[str]:
-        profile = specs.load_profile(self.vendor)
-        return [v for k, v in self.credentials.items() if profile["credentials"].get(k, True)]
+        return [v for v in self.credentials.values() if isinstance(v, Secret)]
 
 
 @dataclass

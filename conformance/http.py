@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import http.client
 import json
@@ -113,6 +112,32 @@ def retry_policy(budget: Budget) -> BudgetedRetry:
         respect_retry_after_header=True,
         raise_on_status=False,
         budget=budget,
+    )
+
+
+class NoRedirectSession(requests.Session):
+    """A requests session that never follows a redirect, whatever its caller asks: a 3xx is the answer under test,
+    and a request's credentials (body, Authorization, cookies) never leave the configured origin."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False
+        return super().send(request, **kwargs)
+
+
+def is_redirect(status: int | None) -> bool:
+    return status is not None and 300 <= status < 400
+
+
+def redirect_note(exchange: Exchange) -> str | None:
+    """The security note for a redirect the suite did not follow (None when the exchange is not one)."""
+    if not is_redirect(exchange.status):
+        return None
+    location = next((v for k, v in exchange.response_headers if k.lower() == "location"), "(no Location)")
+    return (
+        f"{exchange.method} {exchange.path} answered {exchange.status} to a request the suite sent with its "
+        f"credentials, redirecting to {location}. Not followed: a client that follows it sends the credentials "
+        "to wherever the Location points (RFC 9110 §15.4: a client must not blindly follow redirects with "
+        "credentials)."
     )
 
 
@@ -236,8 +261,9 @@ class HttpClient:
         self.budget = budget or Budget()
         self.redactor = redactor or Redactor()
         self.recorder = recorder or Recorder()
-        # Cookies a vendor sets are never sent back: each request carries exactly the credential it was given.
-        self.session = refuse_cookies(requests.Session())
+        # Never follows a redirect, never sends back a cookie a vendor set: each request carries exactly the
+        # credential it was given, and only to the configured origin.
+        self.session = refuse_cookies(NoRedirectSession())
         self.limits = limits or Limits()
         retry = retry_policy(self.budget)
         adapter = BoundedAdapter(self.limits, max_retries=retry, pool_connections=4, pool_maxsize=4)
@@ -287,20 +313,25 @@ class HttpClient:
             self._record_error(prepared, start, str(exc))
             raise InfrastructureError(f"{self.vendor}: {method} {path}: {exc}") from None
         except requests.exceptions.SSLError as exc:
-            self._record_error(prepared, start, f"TLS: {_first_line(exc)}")
+            cause = self.redactor.text(_first_line(exc))
+            self._record_error(prepared, start, f"TLS: {cause}")
             raise self._trip(
-                InfrastructureError(f"{self.vendor}: TLS handshake with {self.base_url} failed: {_first_line(exc)}")
+                InfrastructureError(
+                    f"{self.vendor}: TLS handshake with {self.redactor.text(self.base_url)} failed: {cause}"
+                )
             ) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            self._record_error(prepared, start, _first_line(exc))
-            error = InfrastructureError(f"{self.vendor}: cannot reach {self.base_url}: {_first_line(exc)}")
+            # Exception texts quote what the server sent (a garbage status line echoing the request) and URLs.
+            cause = self.redactor.text(_first_line(exc))
+            self._record_error(prepared, start, cause)
+            error = InfrastructureError(f"{self.vendor}: cannot reach {self.redactor.text(self.base_url)}: {cause}")
             raise (self._trip(error) if unreachable(exc) else error) from None
         except _BODY_ERRORS as exc:
             # A body cut short or that cannot be decoded (broken gzip) is a transport failure, not a verdict.
-            self._record_error(prepared, start, _first_line(exc))
+            cause = self.redactor.text(_first_line(exc))
+            self._record_error(prepared, start, cause)
             raise InfrastructureError(
-                f"{self.vendor}: {method} {path}: the response body broke off or could not be decoded: "
-                f"{_first_line(exc)}"
+                f"{self.vendor}: {method} {path}: the response body broke off or could not be decoded: {cause}"
             ) from None
         except InfrastructureError:
             self._record_error(prepared, start, "Retry-After beyond budget")
@@ -369,9 +400,13 @@ class HttpClient:
                 exchange = self._exchange(
                     method, self.url(path), shown_headers, body.decode("latin-1"), None, [], "", start, attempts
                 )
-                exchange.error = f"{type(exc).__name__}: {exc}"
+                # The exception text may quote what the server sent (an echoed status line).
+                cause = self.redactor.text(f"{type(exc).__name__}: {exc}")
+                exchange.error = cause
                 self.recorder.add(exchange)
-                error = InfrastructureError(f"{self.vendor}: raw request to {self.base_url} failed: {exc}")
+                error = InfrastructureError(
+                    f"{self.vendor}: raw request to {self.redactor.text(self.base_url)} failed: {cause}"
+                )
                 hung = isinstance(exc, TimeoutError | _RawConnectError | ConnectionRefusedError)
                 raise (self._trip(error) if hung else error) from None
             if status in OUTAGE_STATUSES and left["status"] > 0:
@@ -430,6 +465,7 @@ class HttpClient:
         start: float,
         attempts: int,
     ) -> Response:
+        self.redactor.learn(content.decode("utf-8", "replace"), _content_type(header_list), header_list)
         exchange = self._exchange(
             method,
             self.url(path),
@@ -503,9 +539,8 @@ class HttpClient:
         header_list = (
             list(raw.raw.headers.items()) if raw.raw is not None and raw.raw.headers else list(raw.headers.items())
         )
-        if raw.headers.get("Content-Type", "").startswith("application/json"):
-            with contextlib.suppress(ValueError, RecursionError):
-                self.redactor.learn_from_json(raw.json())
+        # Tokens are learned from every response, whatever its media type claims (vnd.x+json, text/plain, forms).
+        self.redactor.learn(raw.text, raw.headers.get("Content-Type", ""), header_list)
         exchange = self._exchange(
             prepared.method or "",
             prepared.url or "",
@@ -574,6 +609,10 @@ def _retry_after(policy: Retry, header_list: list[tuple[str, str]]) -> float | N
         return float(policy.parse_retry_after(value))
     except Exception:  # noqa: BLE001 - an unparseable Retry-After is ignored, as urllib3 does
         return None
+
+
+def _content_type(headers: list[tuple[str, str]]) -> str:
+    return next((v for k, v in headers if k.lower() == "content-type"), "")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -228,7 +228,7 @@ def convert(exc: BaseException, contract: VendorContract, nodeid: str, label: st
     infra = [f for f in found if isinstance(f, InfrastructureError)]
     for f in found:
         if isinstance(f, (requests.RequestException, ConnectionError)):
-            infra.append(as_infrastructure(contract.vendor, contract.target.base_url, f))
+            infra.append(as_infrastructure(contract.vendor, contract.target.base_url, f, contract.session.redactor))
         elif isinstance(f, Failure) and (status := outage_status(f)) is not None:
             infra.append(InfrastructureError(f"{contract.vendor}: a {check_name(f)} probe answered {status}"))
     failures = [f for f in found if isinstance(f, Failure) and outage_status(f) is None]

@@ -105,7 +105,7 @@ class VendorContract:
             except InfrastructureError:
                 raise
             except (requests.RequestException, OSError) as exc:
-                raise as_infrastructure(self.vendor, self.target.base_url, exc) from None
+                raise as_infrastructure(self.vendor, self.target.base_url, exc, self.session.redactor) from None
 
         try:
             self.prepare(case)
@@ -215,7 +215,7 @@ class VendorContract:
                 **payload,
             )
         except (requests.RequestException, OSError) as exc:
-            raise as_infrastructure(self.vendor, self.target.base_url, exc) from None
+            raise as_infrastructure(self.vendor, self.target.base_url, exc, self.session.redactor) from None
         try:
             token = answer.json()[spec["token_field"]] if 200 <= answer.status_code < 300 else None
         except (ValueError, KeyError, TypeError):
@@ -233,11 +233,15 @@ class VendorContract:
             self.tokens.add(value)
             if not SECRET_SHAPES.fullmatch(value):
                 self.secrets.add(value)
+        self.session.redactor.add(value)
 
     def redactor(self) -> Redactor:
-        """A redactor for one failure text: the vendor's credentials, tokens and every secret seen so far."""
+        """The run's redactor, knowing the vendor's credentials, tokens and every secret seen so far."""
         with self._lock:
-            return Redactor(sorted(self.secrets))
+            pending = sorted(self.secrets)
+        for secret in pending:
+            self.session.redactor.add(secret)
+        return self.session.redactor
 
     def carries_suite_token(self, response: Response, *, throwaway: bool = False) -> bool:
         """Whether the request carried a token the suite obtained (with `throwaway`: a sign-out's one-off token)."""
@@ -275,7 +279,12 @@ class VendorContract:
         label = case.operation.label
         role = self.roles.get(label)
         data: Any = None
-        if response.content and b"json" in (response.headers.get("content-type", [""])[0] or "").encode():
+        content_type = (response.headers.get("content-type", [""])[0] or "").lower()
+        if response.content:
+            # Secrets are learned from every answer, whatever its media type (the run's redactor masks them).
+            headers = [(k, v) for k, values in response.headers.items() for v in values]
+            self.session.redactor.learn(response.content.decode("utf-8", "replace"), content_type, headers)
+        if response.content and "json" in content_type:
             with contextlib.suppress(ValueError, UnicodeDecodeError):
                 data = json.loads(response.content)
         if data is not None:
@@ -310,6 +319,7 @@ class VendorContract:
                     if value and not SECRET_SHAPES.fullmatch(value):
                         with self._lock:
                             self.secrets.add(value)
+                        self.session.redactor.add(value)
                 else:
                     self._collect_secrets(value)
         elif isinstance(data, list):

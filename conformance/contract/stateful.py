@@ -114,7 +114,7 @@ def deleted_key_probe(contract: VendorContract) -> Any:
                 timeout=contract.target.timeout,
             )
         except requests.RequestException as exc:
-            raise as_infrastructure(contract.vendor, contract.target.base_url, exc) from None
+            raise as_infrastructure(contract.vendor, contract.target.base_url, exc, contract.session.redactor) from None
         finally:
             contract.probe_http.cookies.clear()
         if 200 <= answer.status_code < 300:

@@ -9,8 +9,9 @@ from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTranspor
 
 from conformance.cookies import refuse_cookies
 from conformance.failures import InfrastructureError
-from conformance.http import OUTAGE_STATUSES, Budget, retry_policy, trip, unreachable
+from conformance.http import OUTAGE_STATUSES, Budget, NoRedirectSession, retry_policy, trip, unreachable
 from conformance.limits import BoundedAdapter, LimitExceeded, Limits
+from conformance.redact import Redactor
 
 __all__ = ["OUTAGE_STATUSES", "BudgetedAdapter", "ContractTransport", "as_infrastructure", "make_session"]
 
@@ -37,8 +38,9 @@ class BudgetedAdapter(BoundedAdapter):
 
 
 def make_session(vendor: str, budget: Budget, limits: Limits | None = None) -> requests.Session:
-    # No cookie a vendor sets rides along: a request meant to carry no credential must carry none (ignored_auth).
-    session = refuse_cookies(requests.Session())
+    # Never follows a redirect, keeps no cookie: Schemathesis asks requests to follow redirects unless the spec
+    # documents a 3xx, and a request meant to carry no credential must carry none (ignored_auth).
+    session = refuse_cookies(NoRedirectSession())
     # Loopback mocks and configured targets only: no proxies or CA bundles picked up from the environment.
     session.trust_env = False
     adapter = BudgetedAdapter(vendor, budget, limits)
@@ -48,7 +50,9 @@ def make_session(vendor: str, budget: Budget, limits: Limits | None = None) -> r
     return session
 
 
-def as_infrastructure(vendor: str, base_url: str, exc: BaseException) -> InfrastructureError:
+def as_infrastructure(
+    vendor: str, base_url: str, exc: BaseException, redactor: Redactor | None = None
+) -> InfrastructureError:
     """A transport-level exception (unreachable, timeout, TLS, retries exhausted) as an infrastructure problem."""
     if isinstance(exc, InfrastructureError):
         return exc
@@ -56,6 +60,8 @@ def as_infrastructure(vendor: str, base_url: str, exc: BaseException) -> Infrast
         return InfrastructureError(f"{vendor}: {base_url}: {exc}")
     text = str(exc).strip().splitlines()
     first = (text[0] if text else type(exc).__name__)[:300]
+    # The exception text may quote what the server sent (an echoed status line) or a URL with a query.
+    first = (redactor or Redactor()).text(first)
     if isinstance(exc, requests.exceptions.SSLError):
         return InfrastructureError(f"{vendor}: TLS handshake with {base_url} failed: {first}")
     return InfrastructureError(f"{vendor}: cannot reach {base_url}: {first}")
