@@ -14,7 +14,7 @@ import pytest
 import urllib3
 
 from conformance import config as suite_config
-from conformance import signals, specs
+from conformance import leakguard, signals, specs
 from conformance.failures import (
     ConformanceFailure,
     InfrastructureError,
@@ -22,8 +22,8 @@ from conformance.failures import (
     SuiteDefect,
     VendorConfigError,
 )
+from conformance.http import redirect_note
 from conformance.preflight import ensure_ready
-from conformance.redact import Redactor
 from conformance.report.conventions import LABEL_FAILED_CLAIM, OUTCOME_PROPERTY
 from conformance.report.merge import job_parameter
 from conformance.session import VendorSession
@@ -78,6 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
     warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
     config.addinivalue_line("markers", "capability(name): the scenario needs this profile capability")
     config.addinivalue_line("markers", "clock: the scenario needs a movable clock, or --real-wait on real targets")
+    # Before any test runs: every report, console line and Allure file of the run goes through its redactor.
+    leakguard.run_redactor(config)
 
 
 # --- targets -------------------------------------------------------------------------------------------------
@@ -91,7 +93,7 @@ class TargetRuntime:
         self.real_wait: bool = opt("real_wait")
         self.vendors = suite_config.select_vendors(opt("vendor"))
         self.name: str = opt("target")
-        self.redactor = Redactor()
+        self.redactor = leakguard.run_redactor(pytest_config)
         self.servers: dict[str, Any] = {}
         self.sessions: dict[str, VendorSession] = {}
         self._config_path = Path(opt("config")) if opt("config") else None
@@ -315,6 +317,9 @@ def _attach(session: VendorSession, item: pytest.Item) -> None:
         allure.dynamic.tag("security-finding")
         allure.attach(note, name="security finding", attachment_type=allure.attachment_type.TEXT)
     exchanges = session.recorder.drain()
+    for note in filter(None, map(redirect_note, exchanges)):
+        allure.dynamic.tag("security-finding")
+        allure.attach(note, name="security finding: redirect", attachment_type=allure.attachment_type.TEXT)
     _observe(item, session, exchanges)
     for i, ex in enumerate(exchanges, 1):
         # The curl line travels inside its exchange: one file per exchange, not one more per test.
