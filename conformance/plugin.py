@@ -461,7 +461,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                     "nodeid": item.nodeid,
                     "claims": item.stash.get(CLAIMS_KEY, []),
                     "failed_claims": item.stash.get(FAILED_CLAIMS_KEY, []),
-                    "message": _message(call)[:500],
+                    # Appended after the report was scrubbed: the message passes the run's redactor itself.
+                    "message": leakguard.run_redactor(item.config).text(_message(call))[:500],
                 },
             )
         )

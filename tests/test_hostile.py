@@ -142,9 +142,12 @@ def test_a_redirecting_target_never_sends_the_credentials_to_another_origin(tmp_
     collector = HostileServer(lambda req: Reply(200, json.dumps({"access_token": "collected"})))
     redirector = HostileServer(lambda req: Reply(307, "", [("Location", collector.url + req.path)]))
     with collector, redirector:
-        env = write_config(tmp_path / "conformance.toml", "knowledgestack", redirector.url, creds, **BOUNDS)
+        # Budget enough for the contract part to send its own calls (its token endpoint operation above all).
+        bounds = {**BOUNDS, "request_budget": 400}
+        env = write_config(tmp_path / "conformance.toml", "knowledgestack", redirector.url, creds, **bounds)
         run = run_suite(tmp_path, tmp_path / "conformance.toml", env, "knowledgestack")
-    assert redirector.received, run.console[-3000:]
+    contract_calls = [r for r in redirector.received if "(contract)" in r.header("User-Agent")]
+    assert contract_calls, run.console[-3000:]
     assert collector.received == [], [(r.method, r.path) for r in collector.received[:5]]
     assert not find_canaries([secret, restricted], run_texts(run.reports, run.console))
     assert run.code == 1 and "failed" in run.kinds(), run.console[-3000:]
