@@ -8,6 +8,7 @@ import importlib.resources
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,8 +178,13 @@ def _validated(path: Path, schema: str) -> dict[str, Any]:
 _VALIDATORS: dict[str, Any] = {}
 
 
-def schema_error(instance: Any, schema: dict[str, Any]) -> jsonschema.ValidationError | None:
-    """The most relevant error of `instance` against `schema`, or None; each schema is checked and compiled once."""
+def schema_error(
+    instance: Any, schema: dict[str, Any], ignore: Callable[[jsonschema.ValidationError], bool] | None = None
+) -> jsonschema.ValidationError | None:
+    """The most relevant error of `instance` against `schema` (those `ignore` accepts left out), or None.
+
+    Each schema is checked and compiled once.
+    """
     key = json.dumps(schema, sort_keys=True, default=str)
     validator = _VALIDATORS.get(key)
     if validator is None:
@@ -186,7 +192,7 @@ def schema_error(instance: Any, schema: dict[str, Any]) -> jsonschema.Validation
         cls = jsonschema.validators.validator_for(schema)
         cls.check_schema(schema)
         validator = _VALIDATORS[key] = cls(schema, format_checker=jsonschema.FormatChecker())
-    return jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    return jsonschema.exceptions.best_match(e for e in validator.iter_errors(instance) if not (ignore and ignore(e)))
 
 
 def vendors() -> list[str]:

@@ -573,3 +573,13 @@ def test_profiles_name_every_documented_lifetime() -> None:
         "opsnow": 3600,
         "knowledgestack": 3600,
     }
+
+
+@pytest.mark.parametrize("vendor", FAULTS["opaque-tokens"].vendors)
+def test_an_opaque_token_outlives_a_reset_like_a_jwt(client_for, vendor: str) -> None:
+    """The suite shares one token across scenarios, each of which resets the mock: an opaque one must survive it."""
+    client = client_for(vendor, ["opaque-tokens"])
+    token = client.token()
+    client.server.reset()
+    client.server.set_faults(["opaque-tokens"])
+    assert client.probe(token).status_code == 200

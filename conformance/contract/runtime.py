@@ -220,7 +220,10 @@ class VendorContract:
             token = answer.json()[spec["token_field"]] if 200 <= answer.status_code < 300 else None
         except (ValueError, KeyError, TypeError):
             token = None
-        if not isinstance(token, str) or not token:
+        # Surrounding whitespace cannot travel in a header: sent stripped, as the session sends its tokens (and as a
+        # client would); the token-format check reports the raw value.
+        token = token.strip() if isinstance(token, str) else None
+        if not token:
             # Let the session's issuance say what is wrong (a finding with claims, or an outage).
             token = self.fetch_token()
         self.remember_token(token)

@@ -86,7 +86,8 @@ class MockState:
     # not reset the expiry (a fault) needs to know the original one.
     sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
-    # Opaque access tokens (a fault) are the one kind looked up by value; JWTs never are.
+    # Opaque access tokens (a fault) are the one kind looked up by value; JWTs never are. Kept across resets on
+    # purpose: a JWT outlives a reset (its signature still checks out), and so must a token that is merely opaque.
     opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
     log: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     log_seq: int = 0
@@ -105,7 +106,6 @@ class MockState:
         self.revoked.clear()
         self.sessions.clear()
         self.api_keys.clear()
-        self.opaque.clear()
         self.log.clear()
         self.internal_errors = 0
         self.requests = 0
