@@ -76,7 +76,8 @@ claims:
     severity: blocker
     capability: issuance
     security: true
-    checks: [bad_credentials_rejected]
+    baseline: BASELINE-NO-TOKEN-FOR-WRONG-CREDENTIALS   # a token for wrong credentials fails whatever the kind
+    checks: [bad_credentials_rejected, wrong_credentials_get_no_token]
   - id: {prefix}-AUTH-003
     title: The token is a JWT whose lifetime is the documented one
     quote: "TODO: paste the sentence giving the token's format and lifetime"
@@ -109,11 +110,14 @@ claims:
     quote: "TODO: paste what the page says about unauthenticated calls"
     source: "TODO: section of the page"
     kind: assumed
-    reading: Every endpoint other than the token request answers 401 without a valid token.
+    reading: >-
+      Every endpoint other than the token request answers 401 without a valid token, and never 2xx without an
+      Authorization credential (no header, or only a cookie the API itself set).
     severity: blocker
     capability: bearer
     security: true
-    checks: [missing_token_rejected]
+    baseline: BASELINE-PROTECTED-NEEDS-BEARER   # getting in without the credential fails whatever the kind
+    checks: [missing_token_rejected, missing_token_not_accepted, cookie_not_accepted_as_credential]
 not_testable:
   - quote: "TODO: a sentence of the page that cannot be tested"
     why: TODO say why (a UI instruction, a client code sample, ...), or delete this entry.

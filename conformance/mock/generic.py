@@ -91,7 +91,7 @@ class GenericVendor:
             same = [
                 hmac.compare_digest(v.encode(), creds[c].encode()) for v, c in zip(values, fields.values(), strict=True)
             ]
-            if not all(same):
+            if not ctx.credentials_ok(all(same)):
                 raise self._bad_credentials(ctx)
         access, lifetime = ctx.issue_access(self.user_id)
         body: dict[str, Any] = {spec["token_field"]: access}
