@@ -21,7 +21,7 @@ from conformance.contract.transport import as_infrastructure, make_session
 from conformance.failures import InfrastructureError
 from conformance.http import Budget, HttpClient
 from conformance.limits import LimitExceeded, Limits
-from tests.hostile import canary, find_canaries, run_texts
+from tests.hostile import canary, find_canaries, run_suite, run_texts, write_config
 
 MIB = 1024 * 1024
 # Long enough to prove a drip is cut by the deadline and not by the per-read timeout, short for the suite's time.
@@ -309,52 +309,38 @@ def test_the_suite_against_a_hostile_target_ends_broken_in_bounded_time(tmp_path
     srv, url = serve_hostile()
     secret = canary()
     cfg = tmp_path / "hostile.toml"
-    cfg.write_text(
-        "[targets.hostile]\nretry_budget = 0\ndeadline = 1\nmax_response_bytes = 65536\n"
-        f'[targets.hostile.klavi]\nbase_url = "{url}/{mode}"\n'
-        'credentials = { access_key = { env = "HOSTILE_ACCESS" }, secret_key = { env = "HOSTILE_SECRET" } }\n',
-        encoding="utf-8",
+    env = write_config(
+        cfg,
+        "klavi",
+        f"{url}/{mode}",
+        {"access_key": "hostile-access-key", "secret_key": secret},
+        retry_budget=0,
+        deadline=1,
+        max_response_bytes=65536,
     )
-    reports = tmp_path / "reports"
     start = time.monotonic()
     try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from conformance.cli import main; sys.exit(main())",
-                "run",
-                "--target",
-                "hostile",
-                "--config",
-                str(cfg),
-                "--vendor",
-                "klavi",
-                "--reports",
-                str(reports),
-                "--no-html",
-                "--",
-                "-k",
-                "issued_with_documented_shape or valid_bearer_token_accepted or header_variant or test_operation",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
+        run = run_suite(
+            tmp_path,
+            cfg,
+            env,
+            "klavi",
+            "--",
+            "-k",
+            "issued_with_documented_shape or valid_bearer_token_accepted or header_variant or test_operation",
             timeout=600,
-            env={**os.environ, "HOSTILE_ACCESS": "hostile-access-key", "HOSTILE_SECRET": secret},
         )
     finally:
         Hostile.stop.set()
         srv.shutdown()
         srv.server_close()
     elapsed = time.monotonic() - start
-    console = proc.stdout + proc.stderr
-    assert proc.returncode == 3, console[-3000:]
-    outcomes = json.loads((reports / "outcomes.json").read_text())["results"]
-    assert {o["outcome"] for o in outcomes} <= {"broken", "skipped"}, console[-3000:]
+    reports = run.reports
+    assert run.code == 3, run.console[-3000:]
+    assert run.kinds() <= {"broken", "skipped"}, run.console[-3000:]
     limit = "deadline of 1 s" if mode == "drip" else "larger than the cap of 65536 bytes"
-    assert all(limit in o["message"] for o in outcomes if o["outcome"] == "broken"), outcomes
+    assert all(limit in o["message"] for o in run.outcomes if o["outcome"] == "broken"), run.outcomes
     # Bounded: roughly one deadline per test that reached the target, not a drip's or a stream's length.
     assert elapsed < 240, elapsed
     assert (reports / "junit.xml").exists() and (reports / "summary.md").exists()
-    assert find_canaries([secret], run_texts(reports, console)) == []
+    assert find_canaries([secret], run_texts(reports, run.console)) == []
